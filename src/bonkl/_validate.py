@@ -1,0 +1,61 @@
+"""Input checks at the package boundary: one clear ``ValueError`` naming the argument, value and rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PMF_TOLERANCE = 1e-9
+
+
+def _show(value) -> str:
+    text = np.array2string(np.asarray(value), threshold=6, precision=6)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+def pmf(p, name: str = "p") -> np.ndarray:
+    """A 1-D, finite, non-negative mass vector summing to 1 within 1e-9, renormalised to sum 1."""
+    arr = np.asarray(p, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of masses, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {_show(arr)}")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative, got minimum {arr.min()!r}")
+    total = arr.sum()
+    if abs(total - 1.0) > PMF_TOLERANCE:
+        raise ValueError(f"{name} must sum to 1 within {PMF_TOLERANCE:g}, got sum {total!r}")
+    return arr / total
+
+
+def sample_size(n, name: str = "n") -> np.ndarray:
+    """A real sample size ``n >= 1`` (scalar or array)."""
+    arr = np.asarray(n, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 1):
+        raise ValueError(f"{name} must be a finite real number >= 1, got {_show(arr)}")
+    return arr
+
+
+def mass(eps, name: str = "eps") -> np.ndarray:
+    """A probability mass in (0, 1]."""
+    arr = np.asarray(eps, dtype=np.float64)
+    if not np.all((arr > 0) & (arr <= 1)):
+        raise ValueError(f"{name} must lie in (0, 1], got {_show(arr)}")
+    return arr
+
+
+def unit_interval(x, name: str, *, closed_right: bool = True) -> np.ndarray:
+    """A value in [0, 1] (or [0, 1) when ``closed_right`` is False)."""
+    arr = np.asarray(x, dtype=np.float64)
+    upper_ok = arr <= 1 if closed_right else arr < 1
+    if not np.all((arr >= 0) & upper_ok):
+        interval = "[0, 1]" if closed_right else "[0, 1)"
+        raise ValueError(f"{name} must lie in {interval}, got {_show(arr)}")
+    return arr
+
+
+def positive(x, name: str) -> np.ndarray:
+    """A finite value > 0."""
+    arr = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(arr) & (arr > 0)):
+        raise ValueError(f"{name} must be finite and > 0, got {_show(arr)}")
+    return arr

@@ -1,0 +1,46 @@
+"""The best-of-n policy: its PMF (Lemma 2.3) and the formula from the literature (eq. 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate
+from ._logspace import cdf_logs, log_power_difference, log_ratio_minus
+
+# Below this distance from n = 1, eq. 4 is summed as a series to avoid cancelling log(n) and (n-1)/n.
+_SERIES_BELOW = 1e-3
+
+
+def kl_bon(n):
+    """Eq. 4: ``KL_bon(n) = log(n) - (n-1)/n`` in nats.
+
+    The exact KL of best-of-n for a continuous reward distribution; an upper bound on the
+    KL of any discrete model (Theorem 3.1). ``n`` is real, ``>= 1``.
+    """
+    n = _validate.sample_size(n)
+    d = n - 1.0
+    direct = np.log1p(d) - d / n
+    # log1p(d) - d/(1+d) = sum_{k>=2} (-1)^k (k-1)/k d^k
+    series = sum((-1) ** k * (k - 1) / k * d**k for k in range(2, 8))
+    return np.where(d < _SERIES_BELOW, series, direct)[()]
+
+
+def log_bon_pmf(p, n):
+    """``log pi_n(y_i)`` for masses ``p`` in increasing reward order (Lemma 2.3, in log space).
+
+    Shape ``np.shape(n) + p.shape``; ``-inf`` where the mass is zero.
+    """
+    p = _validate.pmf(p)
+    n = _validate.sample_size(n)
+    log_f, log_f_minus = cdf_logs(p)
+    log_ratio = log_ratio_minus(p, log_f, log_f_minus)
+    return log_power_difference(n[..., None], log_f, log_ratio)
+
+
+def bon_pmf(p, n):
+    """Lemma 2.3: ``pi_n(y) = F(y)^n - F^-(y)^n``, for real ``n >= 1``.
+
+    ``p`` holds the reference masses in increasing reward order; the result has shape
+    ``np.shape(n) + p.shape`` and sums to 1 along the last axis.
+    """
+    return np.exp(log_bon_pmf(p, n))

@@ -1,0 +1,107 @@
+"""KL divergence of best-of-n from the reference: exact (via Lemma 2.3), its gap to eq. 4, bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate
+from ._logspace import cdf_logs, log_power_difference, log_ratio_minus
+from .bon import kl_bon
+from .estimators import kl_estimator
+
+# exp(-750) underflows to 0 in float64: outcomes with n*log F below this carry no best-of-n mass.
+_LOG_UNDERFLOW = -750.0
+
+
+def kl_exact(p, n):
+    """``KL(pi_n || pi)`` in nats, exactly, for masses ``p`` in increasing reward order.
+
+    Evaluated in log space from Lemma 2.3; outcomes whose best-of-n mass underflows are skipped,
+    so large ``n`` only touches the top of the distribution. ``n`` may be an array (one result
+    per value).
+    """
+    p = _validate.pmf(p)
+    n = _validate.sample_size(n)
+    log_f, log_f_minus = cdf_logs(p)
+    log_ratio = log_ratio_minus(p, log_f, log_f_minus)
+    with np.errstate(divide="ignore"):
+        log_p = np.log(p)
+    out = np.empty(n.shape)
+    for index, n_value in np.ndenumerate(n):
+        # log_f is non-decreasing, so the outcomes that matter are a suffix.
+        start = np.searchsorted(log_f, _LOG_UNDERFLOW / n_value)
+        out[index] = _kl_terms_sum(n_value, log_f[start:], log_ratio[start:], log_p[start:])
+    # KL >= 0; only rounding (about 1e-19 at n = 1) could take it below.
+    return np.maximum(out, 0.0)[()]
+
+
+def _kl_terms_sum(n, log_f, log_ratio, log_p):
+    """``sum pi_n (log pi_n - log p)`` with in-place arithmetic (this is the hot loop).
+
+    ``log(-expm1(x))`` alone suffices here: its absolute error is what enters ``log pi_n``.
+    """
+    log_pin = np.multiply(log_ratio, n)
+    with np.errstate(divide="ignore"):
+        np.expm1(log_pin, out=log_pin)
+        np.negative(log_pin, out=log_pin)
+        np.log(log_pin, out=log_pin)
+    log_pin += n * log_f
+    pin = np.exp(log_pin)
+    log_pin -= log_p
+    np.multiply(pin, log_pin, out=log_pin)
+    return np.sum(log_pin, where=pin > 0)
+    return out[()]
+
+
+def kl_gap(p, n):
+    """Eq. 14: ``gap_n = KL_bon(n) - KL(pi_n || pi) >= 0`` (Theorem 3.1)."""
+    return kl_bon(n) - kl_exact(p, n)
+
+
+def kl_bon_antiderivative(u, n):
+    """Lemma A.2: ``G(u) = u^n (log n - (n-1)/n + (n-1) log u)``, with ``G(0) = 0``, ``G(1) = KL_bon(n)``."""
+    u = _validate.unit_interval(u, "u")
+    n = _validate.sample_size(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_u = np.log(u)
+        value = np.exp(n * log_u) * (kl_bon(n) + (n - 1.0) * log_u)
+    return np.where(u > 0, value, 0.0)[()]
+
+
+def delta_kl(a, b, n):
+    """Lemma A.1: ``Delta_n(a, b) = G(b) - G(a) - (b^n - a^n) log((b^n - a^n)/(b - a)) >= 0``.
+
+    The contribution of one outcome occupying quantiles ``[a, b]`` to the gap of eq. 14.
+    """
+    a = _validate.unit_interval(a, "a")
+    b = _validate.unit_interval(b, "b")
+    n = _validate.sample_size(n)
+    if np.any(a >= b):
+        raise ValueError("a must be < b (an outcome occupies the quantiles [a, b])")
+    with np.errstate(divide="ignore"):
+        log_b = np.log(b)
+        log_ratio = np.where(a > 0, np.log(a) - log_b, -np.inf)
+    log_mass = log_power_difference(n, log_b, log_ratio)
+    mass = np.exp(log_mass)
+    kl_term = mass * (log_mass - np.log(b - a))
+    return (kl_bon_antiderivative(b, n) - kl_bon_antiderivative(a, n) - kl_term)[()]
+
+
+def kl_gap_lower_bound(p, n):
+    """Theorem 3.6: ``gap_n >= Delta_n(1 - eps_inf, 1)``, the top outcome's term of eq. 14.
+
+    ``eps_inf = pi(y_L)`` is the mass of the highest-reward outcome (eq. 20). Equals
+    ``KL_bon(n) - KLhat(eps_inf)`` with ``KLhat`` the estimator of eq. 25.
+    """
+    p = _validate.pmf(p)
+    return kl_bon(n) - kl_estimator(p[-1], n)
+
+
+def kl_gap_limit(p, n):
+    """Corollary 3.7: ``gap_n >= KL_bon(n) - log(1/eps_inf) - o(1)``; returns ``KL_bon(n) + log(eps_inf)``.
+
+    The gap grows without bound with ``n`` whenever ``eps_inf > 0``; the difference between the
+    gap and this value tends to 0 as ``n -> infinity``.
+    """
+    p = _validate.pmf(p)
+    return kl_bon(n) + np.log(p[-1])

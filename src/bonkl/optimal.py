@@ -1,0 +1,28 @@
+"""The win-rate-optimal KL-regularised policy (Section 7, eq. 1-2 with the calibrated reward)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import rel_entr, softmax
+
+from . import _validate
+from .win_rate import calibrated_reward
+
+
+def optimal_policy(p, beta):
+    """``pi_beta(y) proportional to pi(y) exp(C(y)/beta)``, ``beta > 0``; shape ``np.shape(beta) + p.shape``.
+
+    Normalised with a softmax in log space, so small ``beta`` does not overflow.
+    """
+    p = _validate.pmf(p)
+    beta = _validate.positive(beta, "beta")[..., None]
+    with np.errstate(divide="ignore"):
+        logits = np.log(p) + calibrated_reward(p) / beta
+    return softmax(logits, axis=-1)
+
+
+def kl_divergence(rho, p):
+    """``KL(rho || p) = sum rho log(rho/p)`` in nats, with ``0 log 0 = 0``; along the last axis."""
+    rho = np.asarray(rho, dtype=np.float64)
+    p = _validate.pmf(p)
+    return np.sum(rel_entr(rho, p), axis=-1)[()]

@@ -1,0 +1,44 @@
+"""Tilted mean (Appendix C.2, eq. 133): a smooth min (t < 0) or max (t > 0) of a random value."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+
+def tilted_mean(x, t, weights=None):
+    """Eq. 133: ``(1/t) log E[exp(t X)]`` for values ``x`` with probabilities ``weights``.
+
+    ``t = 0`` gives the (weighted) mean, ``+inf`` the max and ``-inf`` the min over the values of
+    positive weight. ``t`` may be an array (one result per tilt). Computed around the mean with a
+    log-sum-exp, and through ``expm1``/``log1p`` for small ``|t|``, so no tilt loses precision.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    w = np.full(x.shape, 1.0) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    if x.shape != w.shape:
+        raise ValueError(f"weights must have one entry per value ({x.size}), got {w.size}")
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("x must be a non-empty array of finite values")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    t = np.asarray(t, dtype=np.float64)
+    if np.any(np.isnan(t)):
+        raise ValueError("t must not be NaN")
+    keep = w > 0
+    x, w = x[keep], w[keep] / w[keep].sum()
+    mean = np.sum(w * x)
+    centred = x - mean
+    out = np.empty(t.shape)
+    for index, tilt in np.ndenumerate(t):
+        if tilt == 0:
+            out[index] = mean
+        elif np.isinf(tilt):
+            out[index] = x.max() if tilt > 0 else x.min()
+        else:
+            scaled = tilt * centred
+            if np.max(np.abs(scaled)) < 0.5:
+                log_moment = np.log1p(np.sum(w * np.expm1(scaled)))
+            else:
+                log_moment = logsumexp(scaled, b=w)
+            out[index] = mean + log_moment / tilt
+    return out[()]

@@ -1,0 +1,83 @@
+"""Win rate against the reference (Section 5): calibrated reward, Lemmas 5.1-5.2, Theorems 5.3-5.6."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate
+from .bon import bon_pmf
+
+
+def calibrated_reward(p):
+    """Eq. 30: ``C(y) = F^-(y) + pi(y)/2``, the win rate of outcome ``y`` against the reference.
+
+    ``p`` holds the masses in increasing reward order. Near the top ``C`` is formed from the tail
+    mass (``1 - (tail - pi/2)``) so that ``1 - C`` keeps its precision.
+    """
+    p = _validate.pmf(p)
+    below = np.concatenate(([0.0], np.cumsum(p)[:-1]))
+    tail = np.cumsum(p[::-1])[::-1]
+    return np.where(below < 0.5, below + p / 2, 1.0 - (tail - p / 2))
+
+
+def win_rate(rho, p):
+    """Lemma 5.1: the win rate of a policy ``rho`` against ``pi`` is ``E_{y~rho}[C(y)]``.
+
+    ``rho`` and ``p`` are masses on the same outcomes in increasing reward order; ties (the same
+    outcome) count 1/2 (eq. 28), so ``win_rate(p, p) = 1/2``.
+    """
+    rho = _validate.pmf(rho, "rho")
+    calibrated = calibrated_reward(p)
+    if rho.shape[-1] != calibrated.shape[0]:
+        raise ValueError(f"rho must have one mass per outcome of p ({calibrated.shape[0]}), got {rho.shape[-1]}")
+    return np.sum(rho * calibrated, axis=-1)[()]
+
+
+def bon_win_rate(p, n):
+    """Lemma 5.2: ``sum_i (F_i^n - F_{i-1}^n)(F_i + F_{i-1})/2``, the win rate of best-of-n."""
+    return np.sum(bon_pmf(p, n) * calibrated_reward(p), axis=-1)[()]
+
+
+def win_rate_continuous(n):
+    """Theorem 5.3, eq. 32: ``n/(n+1)``, the win rate of best-of-n without ties; an upper bound."""
+    n = _validate.sample_size(n)
+    return (n / (n + 1.0))[()]
+
+
+def win_rate_gap(p, n):
+    """``n/(n+1) - winrate(pi_n)``: the gap of Theorem 5.3, a sum of non-negative per-outcome terms."""
+    return win_rate_continuous(n) - bon_win_rate(p, n)
+
+
+def delta_win_rate(a, b, n):
+    """The per-outcome term of the win-rate gap for an outcome on quantiles ``[a, b]``.
+
+    ``delta_n(a, b) = n/(n+1) (b^(n+1) - a^(n+1)) - (b^n - a^n)(a + b)/2 >= 0`` (Theorem 5.4).
+    """
+    a = _validate.unit_interval(a, "a")
+    b = _validate.unit_interval(b, "b")
+    n = _validate.sample_size(n)
+    if np.any(a >= b):
+        raise ValueError("a must be < b (an outcome occupies the quantiles [a, b])")
+    return (n / (n + 1.0) * (b ** (n + 1) - a ** (n + 1)) - (b**n - a**n) * (a + b) / 2)[()]
+
+
+def win_rate_gap_lower_bound(p, n):
+    """Theorem 5.6: the gap is at least the top outcome's term ``delta_n(1 - eps_inf, 1)``.
+
+    With ``eps = eps_inf``: ``n/(n+1) (1 - (1-eps)^(n+1)) - (1 - (1-eps)^n)(1 - eps/2)``, evaluated
+    with ``expm1``/``log1p``.
+    """
+    p = _validate.pmf(p)
+    n = _validate.sample_size(n)
+    eps = p[-1]
+    log_keep = np.log1p(-eps)
+    up_next = -np.expm1((n + 1.0) * log_keep)
+    up_this = -np.expm1(n * log_keep)
+    return (n / (n + 1.0) * up_next - up_this * (1.0 - eps / 2))[()]
+
+
+def win_rate_gap_limit(p):
+    """Corollary 5.7: as ``n -> infinity`` the win rate tends to ``1 - eps_inf/2``: the gap to ``eps_inf/2``."""
+    p = _validate.pmf(p)
+    return p[-1] / 2

@@ -1,0 +1,96 @@
+"""``bonkl estimate`` on files with known answers and on bad files."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bonkl
+from bonkl.cli import ESTIMATE_COLUMNS, main
+
+NS = [1, 2, 4, 16, 128]
+
+
+def known_model_samples():
+    """Two prompts whose pools hold each outcome exactly in proportion to its mass."""
+    rows, truth = [], {}
+    for prompt, counts in {"A": [3, 1, 4, 1, 5], "B": [2, 7, 1]}.items():
+        counts = np.array(counts)
+        mass = counts / counts.sum()
+        reward = np.arange(counts.size, dtype=float)[::-1]  # reward order opposite to the index
+        for outcome, count in enumerate(counts):
+            rows += [{"prompt_id": prompt, "logprob": np.log(mass[outcome]), "reward": reward[outcome],
+                      "sample_key": f"{prompt}-{outcome}"}] * count
+        truth[prompt] = mass[np.argsort(reward)]
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=0)
+    return frame, truth
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_estimate_known_answers(tmp_path, fmt):
+    frame, truth = known_model_samples()
+    path = tmp_path / f"samples.{fmt}"
+    {"csv": lambda: frame.to_csv(path, index=False),
+     "jsonl": lambda: frame.to_json(path, orient="records", lines=True),
+     "parquet": lambda: frame.to_parquet(path)}[fmt]()
+    out = tmp_path / "out.csv"
+    assert main(["estimate", "--samples", str(path), "--n", ",".join(map(str, NS)), "--out", str(out), "--quiet"]) == 0
+    result = pd.read_csv(out)
+    assert list(result.columns) == ESTIMATE_COLUMNS
+    for prompt, p in truth.items():
+        rows = result[result["prompt_id"] == prompt]
+        np.testing.assert_allclose(rows["n"], NS)
+        np.testing.assert_allclose(rows["kl_corollary_4_2"], bonkl.kl_exact(p, NS), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(rows["kl_estimator_mean"], bonkl.expected_kl_estimator(p, NS), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(rows["win_rate"], bonkl.bon_win_rate(p, NS), rtol=1e-12)
+        assert np.all(rows["kl_estimator_tilted_min"] <= rows["kl_estimator_mean"] + 1e-12)
+        assert np.all(rows["kl_estimator_tilted_max"] >= rows["kl_estimator_mean"] - 1e-12)
+
+
+def test_estimate_without_key_merges_by_logprob_and_reward(tmp_path):
+    frame, truth = known_model_samples()
+    path = tmp_path / "samples.csv"
+    frame.drop(columns="sample_key").to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["estimate", "--samples", str(path), "--n", "1,8", "--out", str(out), "--quiet"]) == 0
+    rows = pd.read_csv(out).query("prompt_id == 'A'")
+    np.testing.assert_allclose(rows["kl_corollary_4_2"], bonkl.kl_exact(truth["A"], [1, 8]), rtol=1e-9, atol=1e-12)
+
+
+def test_estimate_other_column_names(tmp_path):
+    frame, _ = known_model_samples()
+    path = tmp_path / "samples.csv"
+    frame.rename(columns={"prompt_id": "q", "logprob": "lp", "reward": "score"}).to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    code = main(["estimate", "--samples", str(path), "--n", "2", "--out", str(out), "--quiet",
+                 "--prompt-col", "q", "--logprob-col", "lp", "--reward-col", "score"])
+    assert code == 0 and len(pd.read_csv(out)) == 2
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda f: f.drop(columns="reward"), "missing column"),
+    (lambda f: f.assign(logprob=f["logprob"].where(f.index != f.index[3], np.nan)), "'logprob' has 1 missing"),
+    (lambda f: f.assign(logprob=f["logprob"].abs() + 0.1), "logprob must be a natural log-probability"),
+    (lambda f: f.assign(prompt_id=f["prompt_id"].where(f.index != f.index[0], "")), "empty values"),
+    (lambda f: f.iloc[0:0], "no samples"),
+])
+def test_estimate_bad_files(tmp_path, capsys, mutate, message):
+    frame, _ = known_model_samples()
+    path = tmp_path / "bad.csv"
+    mutate(frame).to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["estimate", "--samples", str(path), "--n", "1,2", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err
+    assert not out.exists()
+
+
+def test_estimate_bad_arguments(tmp_path, capsys):
+    path = tmp_path / "samples.txt"
+    path.write_text("x")
+    assert main(["estimate", "--samples", str(path), "--n", "1", "--out", str(tmp_path / "o.csv")]) == 2
+    assert "unknown format" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["estimate", "--samples", str(path), "--n", "0.5,2", "--out", "o.csv"])
+    assert "--n values must be numbers >= 1" in capsys.readouterr().err
