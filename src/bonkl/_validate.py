@@ -12,19 +12,31 @@ def _show(value) -> str:
     return text if len(text) < 120 else text[:117] + "..."
 
 
-def pmf(p, name: str = "p") -> np.ndarray:
-    """A 1-D, finite, non-negative mass vector summing to 1 within 1e-9, renormalised to sum 1."""
+def pmf(p, name: str = "p", *, batch: bool = False) -> np.ndarray:
+    """A 1-D, finite, non-negative mass vector summing to 1 within 1e-9, renormalised to sum 1.
+
+    With ``batch`` the array may have leading axes: each row along the last axis is a PMF.
+    """
     arr = np.asarray(p, dtype=np.float64)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of masses, got shape {arr.shape}")
+    if (arr.ndim != 1 and not (batch and arr.ndim > 1)) or arr.size == 0:
+        shape = "an array whose last axis holds masses" if batch else "a non-empty 1-D array of masses"
+        raise ValueError(f"{name} must be {shape}, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {_show(arr)}")
     if np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative, got minimum {arr.min()!r}")
-    total = arr.sum()
-    if abs(total - 1.0) > PMF_TOLERANCE:
-        raise ValueError(f"{name} must sum to 1 within {PMF_TOLERANCE:g}, got sum {total!r}")
+    total = arr.sum(axis=-1, keepdims=True)
+    worst = np.max(np.abs(total - 1.0))
+    if worst > PMF_TOLERANCE:
+        bad = total.ravel()[np.argmax(np.abs(total - 1.0).ravel())]
+        raise ValueError(f"{name} must sum to 1 within {PMF_TOLERANCE:g}, got sum {bad!r}")
     return arr / total
+
+
+def top_mass(p) -> float:
+    """``eps_inf`` (eq. 20): the mass of the highest-reward outcome that has positive mass."""
+    p = pmf(p)
+    return p[np.flatnonzero(p)[-1]]
 
 
 def sample_size(n, name: str = "n") -> np.ndarray:

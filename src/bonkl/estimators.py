@@ -38,7 +38,9 @@ def kl_alternate(eps, n):
     """
     eps = _validate.mass(eps)
     n = _validate.sample_size(n)
-    return (log1mexp(n * np.log1p(-eps)) - np.log(eps))[()]
+    with np.errstate(divide="ignore"):  # eps = 1: log1p(-1) = -inf, and the result is log(1/1) = 0
+        log_keep = np.log1p(-eps)
+    return (log1mexp(n * log_keep) - np.log(eps))[()]
 
 
 def kl_log_ratio(eps, cdf, n):

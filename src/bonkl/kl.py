@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
+from ._validate import top_mass
 from ._logspace import cdf_logs, log_power_difference, log_ratio_minus
 from .bon import kl_bon
 from .estimators import kl_estimator
@@ -24,33 +25,42 @@ def kl_exact(p, n):
     n = _validate.sample_size(n)
     log_f, log_f_minus = cdf_logs(p)
     log_ratio = log_ratio_minus(p, log_f, log_f_minus)
-    with np.errstate(divide="ignore"):
-        log_p = np.log(p)
+    # Zero masses get log p = 0: their x is -inf, phi = 1, and they add p * phi = 0.
+    log_p = np.log(np.where(p > 0, p, 1.0))
+    head = np.cumsum(p)
     out = np.empty(n.shape)
     for index, n_value in np.ndenumerate(n):
-        # log_f is non-decreasing, so the outcomes that matter are a suffix.
+        # log_f is non-decreasing, so the outcomes that matter are a suffix; each skipped outcome
+        # (pi_n = 0) contributes exactly its mass p to the sum below.
         start = np.searchsorted(log_f, _LOG_UNDERFLOW / n_value)
-        out[index] = _kl_terms_sum(n_value, log_f[start:], log_ratio[start:], log_p[start:])
-    # KL >= 0; only rounding (about 1e-19 at n = 1) could take it below.
-    return np.maximum(out, 0.0)[()]
-
-
-def _kl_terms_sum(n, log_f, log_ratio, log_p):
-    """``sum pi_n (log pi_n - log p)`` with in-place arithmetic (this is the hot loop).
-
-    ``log(-expm1(x))`` alone suffices here: its absolute error is what enters ``log pi_n``.
-    """
-    log_pin = np.multiply(log_ratio, n)
-    with np.errstate(divide="ignore"):
-        np.expm1(log_pin, out=log_pin)
-        np.negative(log_pin, out=log_pin)
-        np.log(log_pin, out=log_pin)
-    log_pin += n * log_f
-    pin = np.exp(log_pin)
-    log_pin -= log_p
-    np.multiply(pin, log_pin, out=log_pin)
-    return np.sum(log_pin, where=pin > 0)
+        skipped = head[start - 1] if start > 0 else 0.0
+        out[index] = skipped + _bregman_sum(n_value, log_f[start:], log_ratio[start:], log_p[start:], p[start:])
     return out[()]
+
+
+def _bregman_sum(n, log_f, log_ratio, log_p, p):
+    """``sum p phi(x)`` with ``x = log(pi_n/p)`` and ``phi(x) = e^x (x - 1) + 1 >= 0``.
+
+    Equal to ``sum pi_n log(pi_n/p)`` because both PMFs sum to 1, but every term is non-negative
+    and ``phi`` is summed as a series near 0, so the KL keeps its relative precision as
+    ``n -> 1`` (where the plain sum cancels). This is the hot loop: arithmetic is in place.
+    """
+    x = np.multiply(log_ratio, n)
+    with np.errstate(divide="ignore"):
+        np.expm1(x, out=x)
+        np.negative(x, out=x)
+        np.log(x, out=x)
+    x += n * log_f
+    x -= log_p  # log(pi_n / p)
+    np.maximum(x, _LOG_UNDERFLOW, out=x)  # pi_n = 0 (x = -inf) becomes phi = 1, exactly
+    phi = np.exp(x)
+    phi *= x - 1.0
+    phi += 1.0
+    near = np.flatnonzero(np.abs(x) < 0.1)
+    if near.size:
+        xs = x[near]
+        phi[near] = xs * xs * (1 / 2 + xs * (1 / 3 + xs * (1 / 8 + xs * (1 / 30 + xs * (1 / 144 + xs / 840)))))
+    return float(np.dot(p, phi))
 
 
 def kl_gap(p, n):
@@ -93,8 +103,7 @@ def kl_gap_lower_bound(p, n):
     ``eps_inf = pi(y_L)`` is the mass of the highest-reward outcome (eq. 20). Equals
     ``KL_bon(n) - KLhat(eps_inf)`` with ``KLhat`` the estimator of eq. 25.
     """
-    p = _validate.pmf(p)
-    return kl_bon(n) - kl_estimator(p[-1], n)
+    return kl_bon(n) - kl_estimator(top_mass(p), n)
 
 
 def kl_gap_limit(p, n):
@@ -103,5 +112,4 @@ def kl_gap_limit(p, n):
     The gap grows without bound with ``n`` whenever ``eps_inf > 0``; the difference between the
     gap and this value tends to 0 as ``n -> infinity``.
     """
-    p = _validate.pmf(p)
-    return kl_bon(n) + np.log(p[-1])
+    return kl_bon(n) + np.log(top_mass(p))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
+from ._validate import top_mass
 from .bon import bon_pmf
 
 
@@ -26,7 +27,7 @@ def win_rate(rho, p):
     ``rho`` and ``p`` are masses on the same outcomes in increasing reward order; ties (the same
     outcome) count 1/2 (eq. 28), so ``win_rate(p, p) = 1/2``.
     """
-    rho = _validate.pmf(rho, "rho")
+    rho = _validate.pmf(rho, "rho", batch=True)
     calibrated = calibrated_reward(p)
     if rho.shape[-1] != calibrated.shape[0]:
         raise ValueError(f"rho must have one mass per outcome of p ({calibrated.shape[0]}), got {rho.shape[-1]}")
@@ -68,9 +69,8 @@ def win_rate_gap_lower_bound(p, n):
     With ``eps = eps_inf``: ``n/(n+1) (1 - (1-eps)^(n+1)) - (1 - (1-eps)^n)(1 - eps/2)``, evaluated
     with ``expm1``/``log1p``.
     """
-    p = _validate.pmf(p)
     n = _validate.sample_size(n)
-    eps = p[-1]
+    eps = top_mass(p)
     log_keep = np.log1p(-eps)
     up_next = -np.expm1((n + 1.0) * log_keep)
     up_this = -np.expm1(n * log_keep)
@@ -79,5 +79,4 @@ def win_rate_gap_lower_bound(p, n):
 
 def win_rate_gap_limit(p):
     """Corollary 5.7: as ``n -> infinity`` the win rate tends to ``1 - eps_inf/2``: the gap to ``eps_inf/2``."""
-    p = _validate.pmf(p)
-    return p[-1] / 2
+    return top_mass(p) / 2

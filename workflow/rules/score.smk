@@ -1,0 +1,15 @@
+# Stage 3 (language model): rewards of every sample (registry in bonkl.lm.rewards).
+
+
+rule score:
+    input:
+        samples=f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
+        code=package_code("lm/rewards.py", "pipeline/estimate_step.py"),
+    output:
+        f"{LM_ROOT}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet",
+    log:
+        f"logs/lm/{LM_NAME}/score/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
+    params:
+        reference=lambda w: lm_prompt(w.prompt_set, w.prompt_id).get("reference") if w.reward == "chrf" else None,
+    script:
+        "../scripts/score.py"

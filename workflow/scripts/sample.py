@@ -1,0 +1,15 @@
+"""Snakemake script for rule ``sample``: one prompt's pool of reference samples."""
+
+import torch
+
+from bonkl.pipeline.sample_step import run_sampling
+
+torch.set_num_threads(snakemake.threads)
+sampling = snakemake.params.sampling
+run_sampling(
+    snakemake.params.model, snakemake.params.prompt,
+    f"{snakemake.wildcards.prompt_set}/{snakemake.wildcards.prompt_id}", snakemake.output[0],
+    num_samples=sampling["num_samples"], max_new_tokens=sampling["max_new_tokens"],
+    seed=sampling["seed"], batch_size=snakemake.params.model["batch_size"],
+    shard_size=sampling["shard_size"], progress=False,
+)
