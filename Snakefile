@@ -1,0 +1,40 @@
+# Rebuilds every figure of "Theoretical Guarantees on the Best-of-n Alignment Policy"
+# (Beirami et al., ICML 2025):   snakemake --cores 2          (everything: rule all)
+#                                 snakemake --cores 2 closed_form
+# Outputs land in results/ (figures/, tables/), logs in logs/. See README.md.
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+# 9.1.1 stopped rerunning jobs whose code changed (snakemake#3491).
+min_version("9.1.4")
+
+
+configfile: "config/config.yaml"
+
+
+# Helpers only (targets, code dependencies, config checks).
+include: "workflow/rules/common.smk"
+
+
+# Every key checked, and defaults filled, before any job runs; an error names the key.
+try:
+    validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+except WorkflowError as error:
+    raise config_error(error) from None
+
+
+report: "workflow/report/workflow.rst"
+
+
+# Figures 1, 2, 3, 6, 7, 8, 9 from the closed forms.
+include: "workflow/rules/closed_form.smk"
+# The claims table: the paper's statements checked on random models.
+include: "workflow/rules/claims.smk"
+
+
+# Everything each rule file registered in TARGETS (common.smk); the order of includes is free.
+rule all:
+    default_target: True
+    input:
+        all_targets,

@@ -1,0 +1,24 @@
+# The claims table: the paper's lemmas, theorems and Conjecture 4.4 checked numerically on random
+# reference models (bonkl.claims), as CSV and Markdown.
+
+TARGETS["claims"] = ["results/tables/claims.csv", "results/tables/claims.md"]
+
+
+rule claims:
+    input:
+        TARGETS["claims"],
+
+
+rule claims_table:
+    input:
+        code=package_code("claims.py"),
+    output:
+        csv=report("results/tables/claims.csv", caption="../report/claims.rst", category="Claims"),
+        markdown="results/tables/claims.md",
+    log:
+        "logs/claims/claims_table.log",
+    params:
+        settings={k: v for k, v in config["claims"].items() if k != "threads"},
+    threads: config["claims"]["threads"]
+    script:
+        "../scripts/claims_table.py"
