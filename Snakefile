@@ -31,6 +31,15 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/closed_form.smk"
 # The claims table: the paper's statements checked on random models.
 include: "workflow/rules/claims.smk"
+# Language-model experiments (Figures 4, 5, 10, 11, 12): model -> sample -> score -> estimate
+# -> aggregate -> figures.
+include: "workflow/rules/lm_common.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/sample.smk"
+include: "workflow/rules/score.smk"
+include: "workflow/rules/estimate.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/lm_figures.smk"
 
 
 # Everything each rule file registered in TARGETS (common.smk); the order of includes is free.

@@ -1,6 +1,5 @@
 """``bonkl estimate`` on files with known answers and on bad files."""
 
-import json
 
 import numpy as np
 import pandas as pd

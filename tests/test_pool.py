@@ -1,7 +1,6 @@
 """Pool estimators: on a pool whose empirical distribution is the model itself, every column is exact."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import bonkl

@@ -39,6 +39,47 @@ from .win_rate import (
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "blockwise_kl_bound",
+    "bon_expectation",
+    "bon_pmf",
+    "bon_win_rate",
+    "calibrated_reward",
+    "delta_kl",
+    "delta_win_rate",
+    "example1_kl",
+    "example1_win_rate",
+    "example3_bon",
+    "example3_optimal",
+    "example3_rr",
+    "expected_kl_alternate",
+    "expected_kl_estimator",
+    "kl_alternate",
+    "kl_bon",
+    "kl_bon_antiderivative",
+    "kl_divergence",
+    "kl_estimator",
+    "kl_exact",
+    "kl_gap",
+    "kl_gap_limit",
+    "kl_gap_lower_bound",
+    "kl_log_ratio",
+    "log_bon_pmf",
+    "optimal_policy",
+    "rr_kl",
+    "rr_kl_estimator",
+    "rr_pmf",
+    "rr_win_rate",
+    "tilted_mean",
+    "win_rate",
+    "win_rate_continuous",
+    "win_rate_gap",
+    "win_rate_gap_limit",
+    "win_rate_gap_lower_bound",
+    "sample_responses",
+    "load_model",
+]
+
 _LAZY = {"sample_responses": "bonkl.lm.sampling", "load_model": "bonkl.lm.load"}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate
 from .bon import kl_bon
 
 

@@ -46,10 +46,13 @@ class Pool:
         return np.maximum(np.exp(self.logprob), _SMALLEST_MASS)
 
     @property
-    def cdf_upper(self) -> np.ndarray:
-        """``F(y)`` for Corollary 4.2: the pool's mass strictly below ``y`` plus the exact ``pi(y)``."""
-        below = np.concatenate(([0.0], np.cumsum(self.mass)[:-1]))
-        return np.minimum(1.0, below + self.eps)
+    def cdf(self) -> np.ndarray:
+        """``F(y)`` for Corollary 4.2, from the pool: the fraction of draws whose reward is at most
+        ``r(y)`` (at least ``pi(y)`` itself, since ``F(y) >= pi(y)``).
+
+        It is exact when the pool's frequencies are the model's, and unbiased for each fixed ``y``.
+        """
+        return np.clip(np.cumsum(self.mass), np.minimum(self.eps, 1.0), 1.0)
 
 
 def make_pool(logprob, reward, key=None) -> Pool:
@@ -89,7 +92,7 @@ def pool_estimates(pool: Pool, ns) -> pd.DataFrame:
         "kl_bon": kl_bon(ns),
         "kl_estimator_mean": np.sum(pin * kl_estimator(pool.eps, column), axis=1),
         "kl_alternate": np.sum(pin * kl_alternate(pool.eps, column), axis=1),
-        "kl_corollary_4_2": np.sum(pin * kl_log_ratio(pool.eps, pool.cdf_upper, column), axis=1),
+        "kl_corollary_4_2": np.sum(pin * kl_log_ratio(pool.eps, pool.cdf, column), axis=1),
         "expected_reward": pin @ pool.reward,
         "win_rate": pin @ calibrated_reward(pool.mass),
     })

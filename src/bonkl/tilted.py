@@ -24,7 +24,8 @@ def tilted_mean(x, t, weights=None):
     t = np.asarray(t, dtype=np.float64)
     if np.any(np.isnan(t)):
         raise ValueError("t must not be NaN")
-    keep = w > 0
+    # Weights below the smallest normal double carry nothing and overflow scipy's log-sum-exp.
+    keep = w > np.finfo(np.float64).tiny * w.max()
     x, w = x[keep], w[keep] / w[keep].sum()
     mean = np.sum(w * x)
     centred = x - mean

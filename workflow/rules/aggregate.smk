@@ -3,8 +3,8 @@
 
 rule aggregate:
     input:
-        estimates=estimate_files(config, "estimates") if LM_ENABLED else [],
-        distributions=estimate_files(config, "distribution") if LM_ENABLED else [],
+        estimates=LM_PLAN.estimate_files("estimates"),
+        distributions=LM_PLAN.estimate_files("distribution"),
         code=package_code("tilted.py", "pool.py", "pipeline/estimate_step.py"),
     output:
         report(f"{LM_ROOT}/tables/estimates.csv", category="Language model", caption="../report/lm_table.rst"),
@@ -12,6 +12,6 @@ rule aggregate:
         f"logs/lm/{LM_NAME}/aggregate.log",
     params:
         tilts=config["lm"]["tilts"],
-        labels=estimate_labels(config) if LM_ENABLED else [],
+        labels=LM_PLAN.labels(),
     script:
         "../scripts/aggregate.py"

@@ -1,22 +1,44 @@
-# Stage 6 (language model): Figures 4, 5, 10, 11, 12, one panel per prompt.
+# Stage 6 (language model): Figures 4, 5, 10, 11, 12, one panel per prompt. As for the closed-form
+# figures, `lm_figure_data` writes the plotted numbers (CSV) and `lm_figure_plot` only draws.
 
 
-rule lm_figure:
+rule lm:
+    input:
+        LM_FIGURES,
+
+
+rule lm_figure_data:
     input:
         table=f"{LM_ROOT}/tables/estimates.csv",
         code=package_code("plotting/estimates.py"),
     output:
-        png=report("results/figures/{lm_figure}.png", category="Language model", caption="../report/lm_figure.rst"),
-        pdf="results/figures/{lm_figure}.pdf",
-        csv="results/figures/{lm_figure}.csv",
+        "results/figures/{lm_figure}.csv",
     log:
-        "logs/figures/{lm_figure}.log",
+        "logs/lm/figures/{lm_figure}_data.log",
     wildcard_constraints:
         lm_figure="|".join(config["lm"]["figures"]) or "NO_LM_FIGURE",
     params:
         spec=lambda w: config["lm"]["figures"][w.lm_figure],
-        model=config["lm"]["model"]["name"],
         band_tilt=config["lm"]["band_tilt"],
-        style=config["lm"]["plot"],
+    script:
+        "../scripts/lm_figure_data.py"
+
+
+rule lm_figure_plot:
+    input:
+        csv="results/figures/{lm_figure}.csv",
+        code=package_code("plotting/estimates.py", data=["plotting/bonkl.mplstyle"]),
+    output:
+        png=report("results/figures/{lm_figure}.png", category="Language model", caption="../report/lm_figure.rst"),
+        pdf="results/figures/{lm_figure}.pdf",
+    log:
+        "logs/lm/figures/{lm_figure}_plot.log",
+    wildcard_constraints:
+        lm_figure="|".join(config["lm"]["figures"]) or "NO_LM_FIGURE",
+    params:
+        caption=lambda w: lm_caption(w.lm_figure),
+        title=lambda w: lm_title(w.lm_figure),
+        options=config["lm"]["plot"],
+        dpi=config["plot"]["dpi"],
     script:
         "../scripts/plot_lm_figure.py"

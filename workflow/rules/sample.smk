@@ -11,9 +11,10 @@ rule sample:
     log:
         f"logs/lm/{LM_NAME}/sample/{{prompt_set}}/{{prompt_id}}.log",
     params:
-        model=config["lm"]["model"],
+        model=lm_model_spec(),
+        batch_size=config["lm"]["model"]["batch_size"],
         sampling=config["lm"]["sampling"],
-        prompt=lambda w: lm_prompt(w.prompt_set, w.prompt_id),
+        prompt=lambda w: LM_PLAN.prompt(w.prompt_set, w.prompt_id),
     threads: config["lm"]["resources"]["threads"]
     resources:
         gpu=config["lm"]["resources"]["gpu"],

@@ -1,5 +1,9 @@
 """Snakemake script for rule ``aggregate``: tilted min/max and means into one tidy table."""
 
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
 import pandas as pd
 
 from bonkl.pipeline.atomic import write_table

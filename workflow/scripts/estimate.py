@@ -1,5 +1,9 @@
 """Snakemake script for rule ``estimate``: exact pool estimators for one prompt and reward."""
 
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
 import pandas as pd
 
 from bonkl.pipeline.atomic import write_table

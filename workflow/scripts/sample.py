@@ -1,5 +1,9 @@
 """Snakemake script for rule ``sample``: one prompt's pool of reference samples."""
 
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
 import torch
 
 from bonkl.pipeline.sample_step import run_sampling
@@ -10,6 +14,6 @@ run_sampling(
     snakemake.params.model, snakemake.params.prompt,
     f"{snakemake.wildcards.prompt_set}/{snakemake.wildcards.prompt_id}", snakemake.output[0],
     num_samples=sampling["num_samples"], max_new_tokens=sampling["max_new_tokens"],
-    seed=sampling["seed"], batch_size=snakemake.params.model["batch_size"],
+    seed=sampling["seed"], batch_size=snakemake.params.batch_size,
     shard_size=sampling["shard_size"], progress=False,
 )

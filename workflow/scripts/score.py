@@ -1,5 +1,9 @@
 """Snakemake script for rule ``score``: one reward for every sample of one prompt."""
 
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
 import pandas as pd
 
 from bonkl.pipeline.atomic import write_table

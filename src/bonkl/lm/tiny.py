@@ -11,7 +11,7 @@ import argparse
 import string
 from pathlib import Path
 
-CHARACTERS = string.ascii_lowercase + string.digits + " .,!?'-:\n"
+CHARACTERS = string.ascii_lowercase + string.digits + string.punctuation + " \n"
 SPECIALS = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>"]
 CHAT_TEMPLATE = (
     "{{ bos_token }}{% for message in messages %}<|user|>{{ message['content'] | lower }}</s>"

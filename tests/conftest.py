@@ -1,4 +1,5 @@
-"""The workflow built once per test session, in a temporary copy, with the small config."""
+"""The workflow built once per test session (closed forms, claims, the tiny language model), in a
+temporary copy with the small config; the workflow and notebook tests share it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,60 @@
+"""Rewards of sampled responses, and the fixed order that breaks their ties.
+
+Each reward takes the samples frame of ``bonkl.lm.sampling.sample_responses`` (columns
+``token_ids``, ``text``, ``logprob``, ``num_tokens``) and an optional reference text, and returns a
+float64 array, one value per row. No torch needed.
+
+* ``loglik``: the response's log-likelihood under the reference model (= ``logprob``);
+* ``neg_length``: minus the number of generated tokens (end-of-sequence token included);
+* ``chrf``: sacrebleu's sentence chrF (0-100) of ``text`` against the reference translation.
+
+Ties (frequent for ``neg_length``) are broken by ``order_key``: reward, then log-probability, then
+the token sequence compared lexicographically as a tuple of ids, all ascending; the last sample
+in that order is the best. Only identical sequences stay tied, and they are one outcome.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def loglik(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
+    return samples["logprob"].to_numpy(dtype=np.float64)
+
+
+def neg_length(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
+    return -samples["num_tokens"].to_numpy(dtype=np.float64)
+
+
+def chrf(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
+    if reference is None:
+        raise ValueError("reward 'chrf' needs a reference translation for the prompt")
+    from sacrebleu.metrics import CHRF
+
+    metric = CHRF()
+    return np.array([metric.sentence_score(text, [reference]).score for text in samples["text"]],
+                    dtype=np.float64)
+
+
+REWARDS = {"loglik": loglik, "neg_length": neg_length, "chrf": chrf}
+
+
+def get_reward(name: str):
+    """The reward function called ``name``; a clear error lists the valid names."""
+    try:
+        return REWARDS[name]
+    except KeyError:
+        raise ValueError(f"unknown reward {name!r}; valid rewards: {sorted(REWARDS)}") from None
+
+
+def order_key(samples: pd.DataFrame, reward) -> np.ndarray:
+    """Indices that sort the samples from worst to best: by ``reward`` (array), ties broken by
+    ``logprob``, then by ``token_ids`` as tuples (lexicographic), all ascending."""
+    reward = np.asarray(reward, dtype=np.float64)
+    if reward.shape != (len(samples),):
+        raise ValueError(f"reward has shape {reward.shape}; expected ({len(samples)},)")
+    sequences = [tuple(int(t) for t in ids) for ids in samples["token_ids"]]
+    seq_rank = np.empty(len(sequences), dtype=np.int64)
+    seq_rank[sorted(range(len(sequences)), key=sequences.__getitem__)] = np.arange(len(sequences))
+    return np.lexsort((seq_rank, samples["logprob"].to_numpy(dtype=np.float64), reward))

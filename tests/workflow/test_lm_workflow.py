@@ -1,0 +1,117 @@
+"""The language-model stages end to end on the tiny random model (config/tiny.yaml's lm section)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import bonkl
+from workflow_helpers import SMALL_CONFIG, copy_workflow, job_counts, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+LM = SMALL_CONFIG["lm"]
+ROOT = f"results/lm/{LM['model']['name']}"
+FIGURES = ["fig04_alpaca_loglik", "fig05_alpaca_neg_length", "fig10_translation_loglik",
+           "fig11_translation_neg_length", "fig12_translation_chrf"]
+LM_BAND = 1.0  # config lm.band_tilt
+
+
+def test_every_lm_figure_is_built(built):
+    for stem in FIGURES:
+        for ext in ("png", "pdf", "csv"):
+            assert built.path(f"results/figures/{stem}.{ext}").stat().st_size > 0
+
+
+def test_samples_table_has_the_promised_columns(built):
+    samples = pd.read_parquet(built.path(f"{ROOT}/samples/alpaca/P3.parquet"))
+    assert list(samples.columns) == ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
+    assert len(samples) == LM["sampling"]["num_samples"]
+    assert samples["sample_index"].tolist() == list(range(len(samples)))
+    assert samples["logprob"].dtype == np.float64 and (samples["logprob"] <= 0).all()
+    assert (samples["num_tokens"] == samples["token_ids"].map(len)).all()
+    keys = samples["token_ids"].map(tuple)
+    assert samples.groupby(keys)["logprob"].nunique().max() == 1  # one outcome, one log-probability
+
+
+def test_estimates_match_an_independent_pool_computation(built):
+    """Recompute Figure 4's numbers for one prompt from the samples, with bonkl's formulas directly."""
+    samples = pd.read_parquet(built.path(f"{ROOT}/samples/alpaca/P1.parquet"))
+    keys = samples["token_ids"].map(tuple)
+    outcomes = samples.groupby(keys).agg(count=("logprob", "size"), logprob=("logprob", "first"))
+    # loglik reward: order by logprob; ties (equal logprob) by the key, as bonkl.pool documents.
+    outcomes = outcomes.reset_index(names="key").assign(key=lambda f: f["key"].map(lambda k: " ".join(map(str, k))))
+    outcomes = outcomes.sort_values(["logprob", "key"])
+    mass = outcomes["count"].to_numpy() / len(samples)
+    eps = np.exp(outcomes["logprob"].to_numpy())
+    figure = pd.read_csv(built.path("results/figures/fig04_alpaca_loglik.csv")).query("prompt_id == 'P1'")
+    for _, row in figure.iterrows():
+        pin = bonkl.bon_pmf(mass, row["n"])
+        assert row["kl_bon"] == pytest.approx(bonkl.kl_bon(row["n"]), rel=1e-12)
+        assert row["kl_estimator_mean"] == pytest.approx(pin @ bonkl.kl_estimator(eps, row["n"]), rel=1e-9, abs=1e-12)
+        assert row["kl_alternate"] == pytest.approx(pin @ bonkl.kl_alternate(eps, row["n"]), rel=1e-9, abs=1e-12)
+        cdf = np.clip(np.cumsum(mass), eps, 1.0)  # the pool's empirical CDF (Corollary 4.2)
+        assert row["kl_corollary_4_2"] == pytest.approx(pin @ bonkl.kl_log_ratio(eps, cdf, row["n"]), rel=1e-9, abs=1e-12)
+        values = bonkl.kl_estimator(eps, row["n"])
+        assert row["kl_estimator_tilted_min"] == pytest.approx(bonkl.tilted_mean(values, -LM_BAND, pin), rel=1e-9, abs=1e-12)
+        assert row["kl_estimator_tilted_max"] == pytest.approx(bonkl.tilted_mean(values, LM_BAND, pin), rel=1e-9, abs=1e-12)
+        assert row["kl_estimator_tilted_min"] <= row["kl_estimator_mean"] + 1e-12 <= row["kl_estimator_tilted_max"] + 2e-12
+        assert 0 <= row["kl_estimator_mean"] <= row["kl_bon"] + 1e-12  # Lemma 4.5
+
+
+
+def test_neg_length_and_chrf_rewards(built):
+    samples = pd.read_parquet(built.path(f"{ROOT}/samples/translation/P1.parquet"))
+    length = pd.read_parquet(built.path(f"{ROOT}/rewards/translation/P1/neg_length.parquet"))
+    assert (length["reward"].to_numpy() == -samples["num_tokens"].to_numpy()).all()
+    chrf = pd.read_parquet(built.path(f"{ROOT}/rewards/translation/P1/chrf.parquet"))
+    assert chrf["reward"].between(0, 100).all()
+
+
+def test_tidy_table_has_every_prompt_reward_and_tilt(built):
+    table = pd.read_csv(built.path(f"{ROOT}/tables/estimates.csv"))
+    expected = 4 * 2 + 4 * 3  # alpaca: 2 rewards; translation: 3 rewards
+    assert table.groupby(["prompt_set", "prompt_id", "reward"]).ngroups == expected
+    assert sorted(table["tilt"].unique()) == sorted(SMALL_CONFIG["lm"].get("tilts", [1.0, 4.0]))
+    assert sorted(table["n"].unique()) == sorted(LM["n"])
+
+
+def test_second_run_has_nothing_to_do(built):
+    dry = built.run("-n", "all", "--configfile", built.configfile)
+    assert job_counts(dry.stdout) == {}, dry.stdout[-3000:]
+
+
+def test_lm_plot_option_redraws_only_lm_figures(built, tmp_path):
+    config = yaml.safe_load(built.path(built.configfile).read_text())
+    config["lm"]["plot"] = {"panel_width": 2.0}
+    write_config(built.path("plotchange.yaml"), config)
+    dry = built.run("-n", "all", "--configfile", "plotchange.yaml")
+    assert job_counts(dry.stdout) == {"all": 1, "lm_figure_plot": len(FIGURES)}, dry.stdout[-3000:]
+
+
+def test_band_tilt_change_skips_sampling(built):
+    config = yaml.safe_load(built.path(built.configfile).read_text())
+    config["lm"]["band_tilt"] = 4.0
+    write_config(built.path("tiltchange.yaml"), config)
+    counts = job_counts(built.run("-n", "all", "--configfile", "tiltchange.yaml").stdout)
+    assert set(counts) == {"all", "lm_figure_data", "lm_figure_plot"}, counts
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["lm"].update(prompt_sets={"alpaca": "config/prompts/missing.yaml"}), "prompt file config/prompts/missing.yaml does not exist"),
+    (lambda c: c["lm"].update(rewards={"alpaca": ["loglik", "bleu"]}), "lm.rewards.alpaca"),
+    (lambda c: c["lm"]["model"].update(provide="none", path="./no/such/model"), "lm.model.path './no/such/model'"),
+    (lambda c: c["lm"].update(band_tilt=3.0), "lm.band_tilt 3.0 must be one of lm.tilts"),
+    (lambda c: c["lm"]["sampling"].update(num_samples=0), "lm.sampling.num_samples"),
+])
+def test_bad_lm_config_fails_before_any_job(tmp_path, change, message):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = yaml.safe_load(yaml.safe_dump(SMALL_CONFIG))
+    change(config)
+    write_config(workdir / "bad.yaml", config)
+    result = snakemake(workdir, "--cores", "1", "all", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout[-3000:]
+    assert not (workdir / "results").exists() and not (workdir / "resources").exists()

@@ -1,0 +1,13 @@
+"""Snakemake script for rule ``lm_figure_plot``: draw one language-model figure from its CSV."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+import pandas as pd
+
+from bonkl.plotting import save_figure
+from bonkl.plotting.estimates import plot_estimates
+
+fig = plot_estimates(pd.read_csv(snakemake.input.csv), title=snakemake.params.title, **snakemake.params.options)
+save_figure(fig, snakemake.output.png, snakemake.output.pdf, dpi=snakemake.params.dpi)
