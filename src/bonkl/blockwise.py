@@ -16,6 +16,6 @@ def blockwise_kl_bound(lengths, block, n):
     lengths = np.asarray(lengths, dtype=np.float64)
     if lengths.size == 0 or np.any(lengths < 0) or np.any(lengths != np.floor(lengths)):
         raise ValueError(f"lengths must be non-negative integers (token counts), got {lengths!r}")
-    if not (float(block) == int(block) and int(block) >= 1):
+    if not (np.isfinite(float(block)) and float(block) == int(block) and int(block) >= 1):
         raise ValueError(f"block must be an integer >= 1 (tokens per block), got {block!r}")
     return (np.mean(np.ceil(lengths / int(block))) * kl_bon(n))[()]

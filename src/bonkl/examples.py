@@ -53,6 +53,7 @@ def example3_optimal(beta):
     with np.errstate(over="ignore"):
         win = 1.0 / -np.expm1(-safe) - 1.0 / safe
         kl = safe / np.expm1(safe) - 1.0 + np.log(safe) - np.log(-np.expm1(-safe))
+    lam = np.where(small, lam, 0.0)  # the series only where it is used (lam**6 overflows otherwise)
     win_series = 0.5 + lam / 12 - lam**3 / 720 + lam**5 / 30240
     kl_series = lam**2 / 24 - lam**4 / 960 + lam**6 / 24192
     return np.where(small, kl_series, kl)[()], np.where(small, win_series, win)[()]

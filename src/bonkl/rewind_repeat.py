@@ -16,9 +16,12 @@ def rr_pmf(p, q):
     """
     p = _validate.pmf(p)
     q = _validate.unit_interval(q, "q", closed_right=False)[..., None]
-    head = np.cumsum(p)
-    below = np.concatenate(([0.0], head[:-1]))
-    return np.maximum(0.0, head - np.maximum(below, q)) / (1.0 - q)
+    head = np.cumsum(p)  # F_i, accurate where it is below 1/2
+    above = np.append(np.cumsum(p[::-1])[::-1][1:], 0.0)  # 1 - F_i, accurate near the top
+    keep = 1.0 - q  # exact for q >= 1/2
+    # mass of y_i above the threshold: F_i - q, capped at pi(y_i) (taken whole when q <= F^-_i)
+    part = np.where(q < 0.5, head - q, keep - above)
+    return np.minimum(np.maximum(part, 0.0), p) / keep
 
 
 def rr_kl(p_tau):

@@ -71,7 +71,8 @@ def win_rate_gap_lower_bound(p, n):
     """
     n = _validate.sample_size(n)
     eps = top_mass(p)
-    log_keep = np.log1p(-eps)
+    with np.errstate(divide="ignore"):  # eps_inf = 1: log1p(-1) = -inf, both powers are 0
+        log_keep = np.log1p(-eps)
     up_next = -np.expm1((n + 1.0) * log_keep)
     up_this = -np.expm1(n * log_keep)
     return (n / (n + 1.0) * up_next - up_this * (1.0 - eps / 2))[()]

