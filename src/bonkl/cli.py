@@ -1,4 +1,4 @@
-"""``bonkl`` command line: estimate the KL and win rate of your own best-of-n runs; the claims table."""
+"""bonkl command line: estimate the KL and win rate of your own best-of-n runs; the claims table."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ rule closed_form:
 
 rule fig01_data:
     input:
-        code=package_code("examples.py", "kl.py", "estimators.py"),
+        code=package_code("examples.py", "kl.py", "estimators.py", "pipeline/grids.py"),
     output:
         "results/figures/fig01_example1_kl.csv",
     log:
@@ -64,7 +64,7 @@ rule fig01_plot:
 
 rule fig02_data:
     input:
-        code=package_code("kl.py", "estimators.py"),
+        code=package_code("kl.py", "estimators.py", "pipeline/grids.py"),
     output:
         "results/figures/fig02_uniform_kl.csv",
     log:
@@ -95,7 +95,7 @@ rule fig02_plot:
 
 rule fig03_data:
     input:
-        code=package_code("kl.py", "estimators.py", "tilted.py"),
+        code=package_code("kl.py", "estimators.py", "tilted.py", "pipeline/grids.py"),
     output:
         "results/figures/fig03_top_outcomes_kl.csv",
     log:
@@ -126,7 +126,7 @@ rule fig03_plot:
 
 rule fig06_data:
     input:
-        code=package_code("examples.py", "win_rate.py"),
+        code=package_code("examples.py", "win_rate.py", "pipeline/grids.py"),
     output:
         "results/figures/fig06_example1_tradeoff.csv",
     log:

@@ -12,11 +12,11 @@ import pandas as pd
 
 import bonkl
 from bonkl.pipeline.atomic import write_table
+from bonkl.pipeline.grids import integer_n_grid
 
 settings = snakemake.params.settings
 # Integer n, log-spaced, with every power of two (Example 1 changes fastest at small n).
-n = np.unique(np.concatenate([np.rint(np.geomspace(1, settings["n_max"], settings["num_n"])),
-                              2.0 ** np.arange(int(np.log2(settings["n_max"])) + 1)]))
+n = integer_n_grid(settings["n_max"], settings["num_n"], powers_of_two=True)
 p = np.array([0.5, 0.5])
 
 exact = bonkl.example1_kl(n)

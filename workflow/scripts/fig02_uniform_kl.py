@@ -13,9 +13,10 @@ import pandas as pd
 
 import bonkl
 from bonkl.pipeline.atomic import write_table
+from bonkl.pipeline.grids import integer_n_grid
 
 settings = snakemake.params.settings
-n = np.unique(np.rint(np.geomspace(1, settings["n_max"], settings["num_n"])))
+n = integer_n_grid(settings["n_max"], settings["num_n"])
 
 parts = []
 for size in settings["alphabet_sizes"]:

@@ -2,7 +2,8 @@
 
 Each shard has its own seed derived from ``(seed, prompt set, prompt id, shard)``, so the pool is the
 same whether the job ran in one go or was killed and resumed; finished shards are kept and not
-redrawn. A manifest guards against reusing shards drawn with other settings.
+redrawn. A manifest guards against reusing shards drawn with other settings (the batch size is
+not one: the sampler's draws do not depend on it).
 """
 
 from __future__ import annotations
@@ -52,8 +53,7 @@ def run_sampling(model_spec: dict, prompt: dict, prompt_key: str, out_path, *, n
     out_path = Path(out_path)
     shard_dir = out_path.with_name(out_path.name + ".shards")
     manifest = {"model": model_spec, "prompt": prompt["text"], "prompt_key": prompt_key,
-                "max_new_tokens": max_new_tokens, "seed": seed, "shard_size": shard_size,
-                "batch_size": batch_size}
+                "max_new_tokens": max_new_tokens, "seed": seed, "shard_size": shard_size}
     if shard_dir.exists() and not _manifest_matches(shard_dir, manifest):
         shutil.rmtree(shard_dir)
     shard_dir.mkdir(parents=True, exist_ok=True)
