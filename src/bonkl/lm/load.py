@@ -2,7 +2,8 @@
 
 A spec is a dict (the ``lm.model`` section of the config)::
 
-    path:                local folder, a ``.gguf`` file, or a hub id ("org/name")
+    path:                local folder, a ``.gguf`` file, or a hub id ("org/name", from the hub
+                         cache when HF_HUB_OFFLINE=1)
     gguf_file:           optional file name inside ``path`` (GGUF checkpoints)
     dtype:               float32 (default, exact) | bfloat16 | float16
     device:              cpu (default) | cuda | cuda:N | auto
@@ -35,7 +36,8 @@ _EAGER_MODEL_TYPES = ("gemma2",)
 
 
 def _is_local(path: str) -> bool:
-    """A path that exists, or is plainly meant as one (absolute, relative, home, a .gguf file)."""
+    """A path that exists, or is plainly meant as one (absolute, ./ or ~, a .gguf file, not of the
+    hub's "org/name" shape); anything else is taken for a hub id."""
     return (os.path.exists(path) or os.path.isabs(path) or path.startswith((".", "~"))
             or path.endswith(".gguf") or path.count("/") != 1 or "\\" in path)
 
@@ -107,16 +109,19 @@ def load_model(spec: dict):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     s = resolve_spec(spec)
-    kwargs = {"gguf_file": s["gguf_file"]} if s["gguf_file"] else {}
-    attn = s["attn_implementation"]
-    if attn is None:
-        config = AutoConfig.from_pretrained(s["path"], **kwargs)
-        attn = "eager" if config.model_type in _EAGER_MODEL_TYPES else None
-    if attn is not None:
-        kwargs["attn_implementation"] = attn
+    files = {"gguf_file": s["gguf_file"]} if s["gguf_file"] else {}
+    try:  # the config is cheap to read; it also tells whether Gemma 2's eager attention is needed
+        config = AutoConfig.from_pretrained(s["path"], **files)
+    except OSError as error:
+        if s["local"]:
+            raise
+        raise FileNotFoundError(f"lm.model.path {s['path']!r} is not a local path, and as a hub id it "
+                                f"could not be resolved (offline, or not in the hub cache?): {error}") from error
+    attn = s["attn_implementation"] or ("eager" if config.model_type in _EAGER_MODEL_TYPES else None)
     dtype = getattr(torch, s["dtype"])
-    model = AutoModelForCausalLM.from_pretrained(s["path"], dtype=dtype, **kwargs)
-    tokenizer = AutoTokenizer.from_pretrained(s["path"], **({"gguf_file": s["gguf_file"]} if s["gguf_file"] else {}))
+    model = AutoModelForCausalLM.from_pretrained(
+        s["path"], dtype=dtype, **files, **({"attn_implementation": attn} if attn else {}))
+    tokenizer = AutoTokenizer.from_pretrained(s["path"], **files)
     if dtype != torch.float32:
         _float32_head(model)
     model.to(s["device"]).eval()

@@ -3,24 +3,30 @@
 Why not ``model.generate``: its sampling is shaped by the model's ``generation_config`` (top-k 50 by
 default, repetition penalty, min length, suppressed tokens...) and it keeps stepping rows that have
 already ended. Here every token is drawn from the softmax of the model's raw float32 logits,
-nothing else, and the batch is kept full:
+nothing else (temperature 1), and the batch is kept full:
 
 * one forward pass over the prompt (all samples share it), whose last logits give every sample's
   first token and whose key/value cache seeds every row;
 * a KV-cache decode loop over up to ``batch_size`` rows; a row that ends (end-of-sequence token or
   ``max_new_tokens``) is refilled at once with the next sample: its slot gets the prompt's cache,
-  left-padded (masked) to the batch's cache length, and its own position ids. Columns no live row
-  needs any more are trimmed from the left, so the cache stays at most prompt + max_new_tokens long;
-* tokens are drawn by inversion of the CDF in float64 with uniforms that belong to the sample, not
-  to the batch (sample i's uniforms come from ``numpy.random.default_rng([seed, i])``): the same
-  seed gives the same samples for any batch size, up to float rounding in the logits.
+  left-padded (masked) to the batch's cache length, and its own position ids. Columns no row
+  needs any more are trimmed from the left, so the cache stays at most prompt + max_new_tokens
+  long. Once no sample is left, ended rows idle until a quarter of the batch does, then the live
+  rows are copied out;
+* the cache layers write each step's column into a preallocated buffer (``_BufferLayer``) instead
+  of re-copying the whole cache every step as ``DynamicLayer`` does;
+* tokens are drawn by inverting the CDF (float64 sums, see ``sample_tokens``) at uniforms that
+  belong to the sample, not to the batch (sample i's come from ``numpy.random.default_rng([seed,
+  i])``): the same seed gives the same samples for any batch size, up to float rounding in the
+  logits (which can move a draw that falls within ~1e-7 of a CDF boundary).
 
 Log-probabilities are in nats, the sum over generated tokens (end-of-sequence token included) of
 the log-softmax of the very logits the token was drawn from. A sample cut at ``max_new_tokens`` is
 kept (``finished=False``) with its prefix's log-probability: it is an outcome of the truncated
-sampler. Incremental decoding with different batch shapes differs in the last bits, so identical
-token sequences are then given ONE value: that of the first draw (lowest ``sample_index``), or,
-with ``rescore=True``, a fresh full-sequence forward pass (``score_sequences``) per distinct sequence.
+sampler. Incremental decoding with different batch shapes differs in the last bits (~1e-6 per
+token in float32), so identical token sequences are then given ONE value: that of the first draw
+(lowest ``sample_index``), or, with ``rescore=True``, one full forward pass of prompt + sequence
+(``score_sequences``) per distinct sequence.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
-BLOCK = 256  # vocabulary block for the two-level CDF search
+BLOCK = 16  # vocabulary block of the two-level CDF search (see sample_tokens)
 
 
 def eos_token_ids(model, tokenizer) -> list[int]:
@@ -59,28 +65,34 @@ def sample_tokens(logits, u):
     """Draw one token per row of ``logits`` (float32, [R, V]) by inverting its softmax CDF at ``u``.
 
     ``u`` holds uniforms in [0, 1) (float64, [R]). Returns ``(tokens, logprobs)``: int64 and float64
-    [R], the log-probability being ``logit - logsumexp(logits)``. The unnormalised masses
-    ``exp(logit - max)`` are float32; all sums are float64 (a float32 cumulative sum over a large
-    vocabulary would bias the draw by up to ~1e-3 in total variation). To avoid a float64 cumulative
-    sum over the whole vocabulary, the CDF is searched in two levels: blocks of ``BLOCK`` tokens,
-    then within the chosen block. Should rounding make the two levels disagree (probability ~1e-16
-    per draw), the row's most likely token is taken, so no zero-probability token is ever drawn.
+    [R], the log-probability being ``logit - logsumexp(logits)``.
+
+    Precision: the masses ``exp(logit - max)`` are float32 and summed in blocks of ``BLOCK`` in
+    float32 (relative error under 1e-6 per block, no larger than that of the float32 logits
+    themselves); everything after that is float64: the cumulative sum over blocks, and within the
+    chosen block the cumulative sum of its own masses, rescaled to the block's width so the draw
+    inside the block is exact. (A float32 cumulative sum over the whole vocabulary would bias the
+    draw by up to ~1e-3 in total variation; converting the whole vocabulary to float64 costs more
+    than the rest of the step on a CPU.) If float64 rounding ever lands past the block's last
+    token with mass (probability ~1e-16), the row's most likely token is taken instead, so no
+    zero-probability token is ever drawn.
     """
     rows, vocab = logits.shape
     top = logits.amax(dim=-1, keepdim=True)
-    mass = torch.exp(logits - top)
+    mass = torch.sub(logits, top).exp_()  # in place: one vocabulary-sized allocation, not two
     if vocab % BLOCK:
         mass = F.pad(mass, (0, BLOCK - vocab % BLOCK))
     blocks = mass.view(rows, -1, BLOCK)
-    block_sum = blocks.sum(dim=-1, dtype=torch.float64)
-    block_cdf = block_sum.cumsum(dim=-1)
+    block_mass = blocks.sum(dim=-1).double()
+    block_cdf = block_mass.cumsum(dim=-1)
     total = block_cdf[:, -1]
     target = (u * total).unsqueeze(1)
     block = torch.searchsorted(block_cdf, target, right=True).clamp_(max=block_cdf.shape[1] - 1)
-    below = torch.where(block > 0, block_cdf.gather(1, (block - 1).clamp_(min=0)), 0.0)
+    below = torch.where(block > 0, block_cdf.gather(1, (block - 1).clamp(min=0)), 0.0)
     arange = torch.arange(rows, device=logits.device)
-    inner = blocks[arange, block.squeeze(1)].to(torch.float64).cumsum(dim=-1) + below
-    offset = torch.searchsorted(inner, target, right=True).clamp_(max=BLOCK - 1)
+    inner = blocks[arange, block.squeeze(1)].double().cumsum(dim=-1)
+    inside = (target - below) / block_mass.gather(1, block) * inner[:, -1:]
+    offset = torch.searchsorted(inner, inside, right=True).clamp_(max=BLOCK - 1)
     tokens = (block * BLOCK + offset).squeeze(1)
     ok = (tokens < vocab) & (mass[arange, tokens.clamp(max=vocab - 1)] > 0)
     if not bool(ok.all()):
@@ -109,9 +121,6 @@ def score_sequences(model, prompt_ids, sequences) -> np.ndarray:
     return out
 
 
-USE_BUFFER = True
-
-
 def _window_end(view, buffer):
     """The column after ``view`` if ``view`` is ``buffer[:, :, a:b]`` (it is then ``b``), else None."""
     if (view.shape[:2] != buffer.shape[:2] or view.stride() != buffer.stride()
@@ -133,24 +142,45 @@ class _BufferLayer(DynamicLayer):
 
     spare = 128
 
+    def window_end(self):
+        """The buffer column where ``keys``/``values`` end, if they are still a window of the
+        buffers (else None: they were replaced and must be copied into fresh buffers)."""
+        buffers = getattr(self, "buffers", None)
+        if buffers is None:
+            return None
+        end = _window_end(self.keys, buffers[0])
+        return end if end is not None and _window_end(self.values, buffers[1]) == end else None
+
     def update(self, key_states, value_states, *args, **kwargs):
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
         old, step = self.get_seq_length(), key_states.shape[-2]
-        buffers = getattr(self, "buffers", None)
-        end = None if buffers is None else _window_end(self.keys, buffers[0])
-        if end is None or end + step > buffers[0].shape[2] or _window_end(self.values, buffers[1]) != end:
-            buffers = tuple(s.new_empty(s.shape[0], s.shape[1], old + step + self.spare, s.shape[3])
-                            for s in (key_states, value_states))
+        end = self.window_end()
+        if end is None or end + step > self.buffers[0].shape[2]:
+            self.buffers = tuple(s.new_empty(s.shape[0], s.shape[1], old + step + self.spare, s.shape[3])
+                                 for s in (key_states, value_states))
             if old:
-                buffers[0][:, :, :old], buffers[1][:, :, :old] = self.keys, self.values
-            self.buffers, end = buffers, old
-        buffers[0][:, :, end:end + step], buffers[1][:, :, end:end + step] = key_states, value_states
-        self.keys, self.values = (b[:, :, end - old:end + step] for b in buffers)
+                self.buffers[0][:, :, :old], self.buffers[1][:, :, :old] = self.keys, self.values
+            end = old
+        keys, values = self.buffers
+        keys[:, :, end:end + step], values[:, :, end:end + step] = key_states, value_states
+        self.keys, self.values = keys[:, :, end - old:end + step], values[:, :, end - old:end + step]
         return self.keys, self.values
+
+    def batch_select_indices(self, indices):
+        """Select rows of the buffers (one copy, spare columns kept) rather than of the window."""
+        end = self.window_end()
+        if end is None:
+            return super().batch_select_indices(indices)
+        length = self.keys.shape[2]
+        self.buffers = tuple(b[indices] for b in self.buffers)
+        self.keys, self.values = (b[:, :, end - length:end] for b in self.buffers)
 
 
 class _BufferCache(DynamicCache):
+    """A DynamicCache of ``_BufferLayer``s, all full-attention (no sliding-window layers), so that
+    every column stays and row slots can be rewritten."""
+
     def __init__(self):
         Cache.__init__(self, layer_class_to_replicate=_BufferLayer)
 
@@ -169,8 +199,7 @@ class _Decoder:
         if window and self.prompt_len + max_new_tokens >= window:
             raise NotImplementedError(f"prompt + max_new_tokens ({self.prompt_len + max_new_tokens}) "
                                       f"must stay below the sliding window ({window})")
-        # Every layer keeps all its columns (no sliding-window layers), so slots can be rewritten.
-        self.cache = _BufferCache() if USE_BUFFER else DynamicCache()
+        self.cache = _BufferCache()
         prompt = torch.tensor([list(prompt_ids)], device=self.device)
         out = model(input_ids=prompt, use_cache=True, logits_to_keep=1, **{self.cache_kwarg: self.cache})
         self.first_logits = out.logits[:, -1].float()
@@ -192,11 +221,12 @@ class _Decoder:
         self.tokens[:, 0] = tokens
         self.count = torch.ones(len(ids), dtype=torch.long, device=self.device)
         self.pad = torch.zeros(len(ids), dtype=torch.long, device=self.device)
+        self.live = torch.ones(len(ids), dtype=torch.bool, device=self.device)
         self.length = self.prompt_len
         self.rows = len(ids)
 
     def step(self):
-        """One decode step for every row; returns the mask of rows that just ended."""
+        """One decode step for every row; returns the mask of live rows that just ended."""
         arange = torch.arange(self.rows, device=self.device)
         inputs = self.tokens[arange, self.count - 1].unsqueeze(1)
         positions = (self.length - self.pad).unsqueeze(1)
@@ -210,7 +240,9 @@ class _Decoder:
         self.tokens[arange, self.count] = tokens
         self.lp += logprobs
         self.count += 1
-        return torch.isin(tokens, self.eos) | (self.count == self.max_new)
+        ended = (torch.isin(tokens, self.eos) | (self.count == self.max_new)) & self.live
+        self.count.masked_fill_(~self.live, 1)  # idle rows: keep their indices in range
+        return ended
 
     def refill(self, slots, ids, u, tokens, logprobs):
         """Put new samples into ``slots``: the prompt's cache at the right end, masked padding before."""
@@ -223,12 +255,20 @@ class _Decoder:
         self.count[slots] = 1
         self.pad[slots] = start
 
-    def keep(self, rows):
-        """Keep only ``rows`` (when no sample is left to refill them)."""
-        self.cache.batch_select_indices(rows)
-        for name in ("ids", "u", "lp", "tokens", "count", "pad"):
-            setattr(self, name, getattr(self, name)[rows])
-        self.rows = len(rows)
+    def retire(self, slots):
+        """Rows left empty once no sample remains: they idle (fully masked, results ignored) until
+        a quarter of the batch idles, then the live rows are copied out. Dropping them at once
+        would copy the whole cache at nearly every step of the tail."""
+        self.live[slots] = False
+        self.count[slots] = 1
+        self.pad[slots] = self.length
+        idle = self.rows - int(self.live.sum())
+        if idle and 4 * idle >= self.rows:
+            rows = self.live.nonzero().squeeze(1)
+            self.cache.batch_select_indices(rows)
+            for name in ("ids", "u", "lp", "tokens", "count", "pad", "live"):
+                setattr(self, name, getattr(self, name)[rows])
+            self.rows = len(rows)
 
     def trim(self):
         """Drop the cache columns that every row masks (left of the oldest row's prompt)."""
@@ -308,9 +348,7 @@ def sample_responses(model, tokenizer, prompt_ids, num_samples: int, max_new_tok
             if filled:
                 dec.refill(slots[:filled], *new)
             if filled < len(slots):
-                dropped = torch.zeros(dec.rows, dtype=torch.bool, device=dec.device)
-                dropped[slots[filled:]] = True
-                dec.keep((~dropped).nonzero().squeeze(1))
+                dec.retire(slots[filled:])
             dec.trim()
     bar.close()
     return _frame(model, tokenizer, prompt_ids, results, rescore)

@@ -1,0 +1,49 @@
+"""Reward registry, values and the tie-breaking order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sacrebleu
+
+from bonkl.lm.rewards import REWARDS, get_reward, order_key
+
+SAMPLES = pd.DataFrame({
+    "token_ids": [[5, 2], [7, 8, 2], [4, 2], [5, 2], [3, 9, 9]],
+    "text": ["Ich will Brot kaufen.", "Ich möchte Brot kaufen.", "Brot", "Ich will Brot kaufen.", ""],
+    "logprob": [-1.5, -2.0, -1.5, -1.5, -7.0],
+    "num_tokens": [2, 3, 2, 2, 3],
+})
+REFERENCE = "Ich möchte Brot kaufen."
+
+
+def test_registry():
+    assert sorted(REWARDS) == ["chrf", "loglik", "neg_length"]
+    with pytest.raises(ValueError, match=r"unknown reward 'bleu'; valid rewards: \['chrf', 'loglik', 'neg_length'\]"):
+        get_reward("bleu")
+
+
+def test_values():
+    loglik = get_reward("loglik")(SAMPLES)
+    assert loglik.dtype == np.float64 and loglik.tolist() == [-1.5, -2.0, -1.5, -1.5, -7.0]
+    assert get_reward("neg_length")(SAMPLES, reference=REFERENCE).tolist() == [-2, -3, -2, -2, -3]
+
+
+def test_chrf_is_sacrebleu():
+    values = get_reward("chrf")(SAMPLES, reference=REFERENCE)
+    want = [sacrebleu.sentence_chrf(text, [REFERENCE]).score for text in SAMPLES["text"]]
+    assert values.dtype == np.float64 and np.allclose(values, want, rtol=0, atol=1e-12)
+    assert values[1] == pytest.approx(100.0) and values[4] == 0.0
+    with pytest.raises(ValueError, match="reference"):
+        get_reward("chrf")(SAMPLES)
+
+
+def test_tie_break_order():
+    order = order_key(SAMPLES, get_reward("neg_length")(SAMPLES))
+    # length 3 (worse): logprob -7 < -2; length 2: logprob ties at -1.5 broken by tokens (4,2) < (5,2);
+    # the two identical (5, 2) stay in index order (a stable sort).
+    assert order.tolist() == [4, 1, 2, 0, 3]
+    assert order_key(SAMPLES, get_reward("loglik")(SAMPLES)).tolist() == [4, 1, 2, 0, 3]
+    with pytest.raises(ValueError, match="shape"):
+        order_key(SAMPLES, [1.0, 2.0])
