@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from tiny_lm import EMBEDDED, build_model, build_tokenizer  # noqa: E402
+from tiny_lm import EMBEDDED, build_model, build_tokenizer
 
 
 @pytest.fixture(scope="session")

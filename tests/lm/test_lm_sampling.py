@@ -7,10 +7,15 @@ import pandas as pd
 import pytest
 import torch
 from scipy import stats
+from tiny_lm import build_gemma2, build_tokenizer
 
 from bonkl.lm.prompts import chat_prompt_ids
-from bonkl.lm.sampling import eos_token_ids, sample_responses, sample_tokens, score_sequences
-from tiny_lm import build_gemma2, build_tokenizer
+from bonkl.lm.sampling import (
+    eos_token_ids,
+    sample_responses,
+    sample_tokens,
+    score_sequences,
+)
 
 MAX_NEW = 4
 NUM = 20_000
@@ -132,9 +137,9 @@ def test_batch_size_does_not_change_the_draws(setup, big, batch_size):
 
 
 def test_small_cases(setup):
-    model, tokenizer, prompt, exact = setup
+    model, tokenizer, prompt, _ = setup
     empty = sample_responses(model, tokenizer, prompt, 0, MAX_NEW, seed=1, batch_size=4)
-    assert len(empty) == 0 and list(empty.columns)[0] == "sample_index"
+    assert len(empty) == 0 and empty.columns[0] == "sample_index"
     one = sample_responses(model, tokenizer, prompt, 500, 1, seed=1, batch_size=4)
     assert (one["num_tokens"] == 1).all()
     assert (one["finished"] == one["token_ids"].map(lambda s: s == [0])).all()
@@ -170,7 +175,7 @@ def test_sample_tokens_inverts_the_cdf():
 
 
 def test_eos_set_is_the_union(tiny):
-    model, tokenizer = tiny
+    _, tokenizer = tiny
 
     class Stub:
         generation_config = type("G", (), {"eos_token_id": [1, 2]})()

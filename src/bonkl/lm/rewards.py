@@ -8,9 +8,9 @@ float64 array, one value per row. No torch needed.
 * ``neg_length``: minus the number of generated tokens (end-of-sequence token included);
 * ``chrf``: sacrebleu's sentence chrF (0-100) of ``text`` against the reference translation.
 
-Ties (frequent for ``neg_length``) are broken by ``order_key``: reward, then log-probability, then
-the token sequence compared lexicographically as a tuple of ids, all ascending; the last sample
-in that order is the best. Only identical sequences stay tied, and they are one outcome.
+Ties (frequent for ``neg_length``) are broken where the outcomes are ordered, in ``bonkl.pool``:
+by the log-probability (the more likely sample ranks higher), then by the sample key (the token ids
+as text). Only identical sequences stay tied, and they are one outcome.
 """
 
 from __future__ import annotations
@@ -47,14 +47,3 @@ def get_reward(name: str):
     except KeyError:
         raise ValueError(f"unknown reward {name!r}; valid rewards: {sorted(REWARDS)}") from None
 
-
-def order_key(samples: pd.DataFrame, reward) -> np.ndarray:
-    """Indices that sort the samples from worst to best: by ``reward`` (array), ties broken by
-    ``logprob``, then by ``token_ids`` as tuples (lexicographic), all ascending."""
-    reward = np.asarray(reward, dtype=np.float64)
-    if reward.shape != (len(samples),):
-        raise ValueError(f"reward has shape {reward.shape}; expected ({len(samples)},)")
-    sequences = [tuple(int(t) for t in ids) for ids in samples["token_ids"]]
-    seq_rank = np.empty(len(sequences), dtype=np.int64)
-    seq_rank[sorted(range(len(sequences)), key=sequences.__getitem__)] = np.arange(len(sequences))
-    return np.lexsort((seq_rank, samples["logprob"].to_numpy(dtype=np.float64), reward))
