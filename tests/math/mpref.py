@@ -388,3 +388,9 @@ def ref_kl_exact_grouped(groups, n, *, direct=False):
             total += _group_sum(offset, v, count, n)
         offset += v * count
     return total
+
+
+def ref_sum_over_outcomes(term, p, n):
+    """``sum_i term(F^-(y_i), F(y_i), n)`` over the outcomes of positive mass (eq. 14, Theorem 5.4)."""
+    head, below = mp_cdf(mp_masses(p))
+    return mp.fsum(term(a, b, n) for a, b in zip(below, head) if b > a)

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mpref import (
+    ref_sum_over_outcomes,
     HARD_NS,
     HARD_PMFS,
     assert_close,
     digits_for,
-    mp_cdf,
     mp_masses,
     ordinary_pmfs,
     pmfs,
@@ -128,8 +128,7 @@ def test_kl_exact_non_decreasing_in_n(p, n, factor):
 
 def ref_gap_as_sum_of_deltas(p, n):
     """Eq. 14: ``gap_n = sum_i Delta_n(F^-(y_i), F(y_i))``, each term from Lemma A.1 in mpmath."""
-    head, below = mp_cdf(mp_masses(p))
-    return mp.fsum(ref_delta_kl(a, b, n) for a, b in zip(below, head) if b > a)
+    return ref_sum_over_outcomes(ref_delta_kl, p, n)
 
 
 @pytest.mark.parametrize("n", HARD_NS)

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mpref import (
+    ref_sum_over_outcomes,
     HARD_NS,
     HARD_PMFS,
     assert_close,
     digits_for,
-    mp_cdf,
     mp_masses,
     ordinary_pmfs,
     pmfs,
@@ -139,8 +139,7 @@ def test_theorem_5_6_lower_bound_is_delta_of_top_outcome(name, n):
 
 def ref_gap_as_sum_of_deltas(p, n):
     """The gap ``n/(n+1) - winrate`` as the sum of per-outcome terms ``delta_n(F^-, F)`` (mpmath)."""
-    head, below = mp_cdf(mp_masses(p))
-    return mp.fsum(ref_delta_win_rate(a, b, n) for a, b in zip(below, head) if b > a)
+    return ref_sum_over_outcomes(ref_delta_win_rate, p, n)
 
 
 @pytest.mark.parametrize("n", HARD_NS)
