@@ -18,14 +18,21 @@ def lm_model_spec():
     return {key: model[key] for key in ("path", "gguf_file", "dtype", "device", "attn_implementation")}
 
 
+def lm_figure_label(spec):
+    """Which paper figure this is; the chrF figure has no counterpart in the paper."""
+    if spec["reward"] == "chrf":
+        return f"Fig. {spec['paper_figure']} (beyond the paper: chrF against a reference translation)"
+    return f"Reproduces Fig. {spec['paper_figure']} of Beirami et al. (2025)"
+
+
 def lm_title(stem):
     spec = config["lm"]["figures"][stem]
-    return f"Reproduces Fig. {spec['paper_figure']} of Beirami et al. (2025): {spec['prompt_set']}, reward {spec['reward']}"
+    return f"{lm_figure_label(spec)}: {spec['prompt_set']}, reward {spec['reward']}"
 
 
 def lm_caption(stem):
     spec, sampling = config["lm"]["figures"][stem], config["lm"]["sampling"]
-    return (f"Reproduces Fig. {spec['paper_figure']} of Beirami et al. (2025): KL divergence of best-of-n "
+    return (f"{lm_figure_label(spec)}: KL divergence of best-of-n "
             f"against n for the {spec['prompt_set']} prompts (one panel each) with reward "
             f"{spec['reward']}; model {LM_NAME}, {sampling['num_samples']} samples per prompt "
             f"(seed {sampling['seed']}, at most {sampling['max_new_tokens']} new tokens). Curves: eq. 4, "
