@@ -27,7 +27,6 @@ def kl_exact(p, n):
     log_ratio = log_ratio_minus(p, log_f, log_f_minus)
     # Zero masses get log p = 0: their x is -inf, phi = 1, and they add p * phi = 0.
     log_p = np.log(np.where(p > 0, p, 1.0))
-    head = np.cumsum(p)
     out = np.empty(n.shape)
     for index, n_value in np.ndenumerate(n):
         # log_f is non-decreasing, so the outcomes that matter are a suffix; each skipped outcome

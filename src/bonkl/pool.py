@@ -73,8 +73,8 @@ def make_pool(logprob, reward, key=None) -> Pool:
         raise ValueError(f"logprob must be <= 0 (a log-probability), got max {frame['logprob'].max()!r}")
     grouped = frame.groupby("key", sort=False).agg(
         count=("key", "size"), logprob=("logprob", "first"), reward=("reward", "first"),
-        logprob_spread=("logprob", lambda x: x.max() - x.min()))
-    if np.any(grouped["logprob_spread"] > 1e-6):
+        lowest=("logprob", "min"), highest=("logprob", "max"))
+    if np.any(grouped["highest"] - grouped["lowest"] > 1e-6):
         raise ValueError("identical samples (same key) must carry one log-probability")
     grouped = grouped.reset_index().sort_values(["reward", "logprob", "key"], kind="stable")
     return Pool(key=grouped["key"].to_numpy(), count=grouped["count"].to_numpy(np.float64),
