@@ -18,6 +18,8 @@ include: "workflow/rules/common.smk"
 
 
 # Every key checked, and defaults filled, before any job runs; an error names the key.
+# (--config values typed by the schema, null entries dropped first: see common.smk.)
+prepare_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 try:
     validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 except WorkflowError as error:
@@ -47,3 +49,12 @@ rule all:
     default_target: True
     input:
         all_targets,
+
+
+# On a cluster (workflow/profiles/slurm) only these rules become jobs: the sampling (the language
+# model, GPUs) and the claims table (minutes of CPU at the default size). Every other rule takes
+# seconds and runs in the Snakemake that submits, which saves a queue wait and a Snakemake start-up
+# per job. (`workflow.localrules` is what the `localrules:` directive calls; this form also covers
+# rules that exist only for some configs, such as provide_model.)
+CLUSTER_RULES = {"sample", "claims_table"}
+workflow.localrules(*(rule.name for rule in workflow.rules if rule.name not in CLUSTER_RULES))

@@ -1,119 +1,193 @@
-"""Throughput of exact sampling: plain ``model.generate`` against ``bonkl.lm.sampling.sample_responses``.
+"""Throughput of exact sampling: plain ``model.generate``, today's sampler (git HEAD 1861cb8, frozen
+in ``baseline_sampling_head.py``) and ``bonkl.lm.sampling.sample_responses``, side by side.
 
-Both draw the same number of samples for the same chat-formatted prompts from the embedded default
-model (SmolLM2-135M-Instruct, fetched into resources/models/ if absent), in one process, alternating
-prompt by prompt so that load on the machine hits both alike. Reported: useful tokens per second
-(generated tokens up to and including the end-of-sequence token; ``generate`` also spends steps on
-rows that have ended, which is exactly the waste this measures) and the ratio.
+All three draw the same number of samples for the same chat-formatted prompts from the embedded
+default model (SmolLM2-135M-Instruct, float32, fetched into resources/models/ if absent), in one
+process, one after the other per prompt so that load on the machine hits all alike. Two prompts: a
+short answer (Alpaca P1) and a long one (translation P3, a long prompt too). Reported: useful tokens
+per second (generated tokens up to and including the end-of-sequence token; ``generate`` also steps
+rows that have ended, which is exactly the waste this measures), per wall and per CPU second, the
+ratios, and the fraction of the float32 compute limit (2 FLOP per weight per token at the GFLOP/s
+a large float32 matrix product reaches in this process). Then the breakdown of one decode step.
 
-    python benchmarks/bench_sampling.py          # 2 prompts x 128 samples, 128 tokens (~3 min)
-    python benchmarks/bench_sampling.py --samples 32 --max-new-tokens 32 --check 0   # quick
-
-generate runs at batch 32 (the baseline named in the brief); sample_responses at 128 by default:
-its batch stays full (refilled rows), so a large batch, which multiplies matrices more
-efficiently on a CPU, costs it no wasted steps. Use --our-batch-size 32 for the same batch.
+    python benchmarks/bench_sampling.py                     # ~15 min on 2 idle cores
+    python benchmarks/bench_sampling.py --samples 16 --short-tokens 16 --long-tokens 16 --check 2  # quick
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
+from bonkl.lm import sampling
 from bonkl.lm.load import EMBEDDED_FILE, fetch_embedded_model, load_model
 from bonkl.lm.prompts import chat_prompt_ids
-from bonkl.lm.sampling import eos_token_ids, sample_responses, score_sequences
 
-# Alpaca prompts of the paper (Appendix C.1).
-PROMPTS = [
-    "Transform the following sentence into a yes/no question. It is going to rain tomorrow.",
-    "Describe the function of a computer motherboard.",
-    "What is the capital of France?",
-    "Give three tips for staying healthy.",
-]
+sys.path.insert(0, str(Path(__file__).parent))
+import baseline_sampling_head as head  # noqa: E402  (today's sampler, frozen)
+
+CASES = (("short: alpaca P1", "config/prompts/alpaca.yaml", "P1", "short_tokens"),
+         ("long: translation P3", "config/prompts/translation.yaml", "P3", "long_tokens"))
 
 
-def run_generate(model, prompt_ids, num_samples, max_new_tokens, batch_size, eos, seed, logits):
+def prompt_text(path, prompt_id):
+    return next(p["text"] for p in yaml.safe_load(Path(path).read_text())["prompts"] if p["id"] == prompt_id)
+
+
+def run_generate(model, prompt_ids, num_samples, max_new_tokens, batch_size, eos, seed):
     """Plain ``generate`` with every warper neutralised; returns the useful token count."""
     torch.manual_seed(seed)
     prompt = torch.tensor([prompt_ids])
     useful = 0
-    for start in range(0, num_samples, batch_size):
-        rows = min(batch_size, num_samples - start)
-        inputs = prompt.expand(rows, -1)
-        out = model.generate(inputs, attention_mask=torch.ones_like(inputs), do_sample=True,
-                             temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
-                             pad_token_id=eos[0], output_logits=logits, return_dict_in_generate=True)
-        generated = out.sequences[:, prompt.shape[1]:]
-        ended = torch.isin(generated, torch.tensor(eos))
-        first_end = torch.where(ended.any(1), ended.int().argmax(1) + 1, generated.shape[1])
-        useful += int(first_end.sum())
+    with torch.inference_mode():
+        for start in range(0, num_samples, batch_size):
+            rows = min(batch_size, num_samples - start)
+            inputs = prompt.expand(rows, -1)
+            out = model.generate(inputs, attention_mask=torch.ones_like(inputs), do_sample=True,
+                                 temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
+                                 pad_token_id=eos[0])
+            generated = out[:, prompt.shape[1]:]
+            ended = torch.isin(generated, torch.tensor(eos))
+            first_end = torch.where(ended.any(1), ended.int().argmax(1) + 1, generated.shape[1])
+            useful += int(first_end.sum())
     return useful
+
+
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = fn()
+    return value, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def peak_gflops():
+    """GFLOP/s of a large float32 matrix product, with this process's threads."""
+    a = torch.randn(2048, 2048)
+    a @ a
+    wall = time.perf_counter()
+    for _ in range(5):
+        a @ a
+    return 5 * 2 * 2048 ** 3 / (time.perf_counter() - wall) / 1e9
+
+
+def weights_per_token(model):
+    """Multiply-adds per token: every linear layer's weights, the output head included."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def step_breakdown(model, prompt_ids, rows, steps):
+    """CPU milliseconds of one decode step of the new sampler at ``rows`` rows after ``steps``
+    steps, and of its parts timed alone on the same shapes."""
+    def ms(fn, repeat=3):
+        fn()
+        cpu = time.process_time()
+        for _ in range(repeat):
+            fn()
+        return (time.process_time() - cpu) / repeat * 1e3
+
+    with torch.inference_mode():
+        dec = sampling._Decoder(model, prompt_ids, steps + 8, [-1], 0)
+        dec.start(torch.arange(rows), *dec.first_tokens(range(rows)))
+        for _ in range(steps):
+            dec.step()
+        length = dec.length
+        total = ms(dec.step)
+        config = model.config.get_text_config()
+        layers = model.model.layers
+        linears = [m for m in layers.modules() if isinstance(m, torch.nn.Linear)]
+        inputs = {m.in_features: torch.randn(rows, 1, m.in_features) for m in linears}
+        hidden = inputs[config.hidden_size]
+        parts = {f"matrix products, {len(layers)} layers": ms(lambda: [m(inputs[m.in_features]) for m in linears]),
+                 "output head (lm_head)": ms(lambda: model.lm_head(hidden))}
+        logits = model.lm_head(hidden)[:, -1]
+        u = torch.rand(rows, dtype=torch.float64)
+        parts["vocabulary softmax + CDF inversion"] = ms(lambda: sampling.sample_tokens(logits, u))
+        attn = layers[0].self_attn
+        heads, kv, dim = config.num_attention_heads, config.num_key_value_heads, attn.head_dim
+        query = torch.randn(rows, heads, 1, dim)
+        keys = dec.cache.layers[0].keys
+        mask = torch.ones(rows, keys.shape[2], dtype=torch.bool)
+        parts["attention (prompt shared + own columns)"] = ms(lambda: [sampling._shared_prefix_attention(
+            layer.self_attn, query, keys, keys, None, bonkl_prefix=dec.prefix, bonkl_mask=mask)
+            for layer in layers])
+    parts["rest: norms, rotary, cache writes, Python"] = total - sum(parts.values())
+    print(f"\nOne decode step of the new sampler, {rows} rows, prompt {len(prompt_ids)} + {length} "
+          f"generated columns, {torch.get_num_threads()} threads: {total:.0f} ms CPU")
+    for name, value in parts.items():
+        print(f"  {name:45s} {value:7.1f} ms  {value / total:5.1%}")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", default="resources/models")
-    parser.add_argument("--prompts", type=int, default=2, help="how many of the paper's Alpaca prompts")
     parser.add_argument("--samples", type=int, default=128, help="samples per prompt")
-    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--short-tokens", type=int, default=128, help="max_new_tokens, short case")
+    parser.add_argument("--long-tokens", type=int, default=256, help="max_new_tokens, long case")
     parser.add_argument("--batch-size", type=int, default=32, help="batch of generate")
-    parser.add_argument("--our-batch-size", type=int, default=128, help="batch of sample_responses")
-    parser.add_argument("--dtype", default="float32", help="dtype of sample_responses' model")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--baseline-logits", action="store_true",
-                        help="let generate also return its logits (needed for log-probabilities)")
+    parser.add_argument("--our-batch-size", type=int, default=128, help="batch of both samplers")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--no-generate", action="store_true", help="skip plain generate")
     parser.add_argument("--check", type=int, default=8, help="samples re-scored to check exactness")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    ours_batch = args.our_batch_size
+    torch.set_num_threads(args.threads)
 
     path = Path(args.model_dir) / EMBEDDED_FILE
     if not path.is_file():
         fetch_embedded_model(args.model_dir)
     model, tokenizer = load_model({"path": str(path), "dtype": "float32"})
-    ours_model = model if args.dtype == "float32" else load_model({"path": str(path), "dtype": args.dtype})[0]
-    eos = eos_token_ids(model, tokenizer)
-    prompts = [chat_prompt_ids(tokenizer, text) for text in PROMPTS[:args.prompts]]
-    print(f"torch threads {torch.get_num_threads()}; {len(prompts)} prompts x {args.samples} samples, "
-          f"max_new_tokens {args.max_new_tokens}; generate batch {args.batch_size} float32, "
-          f"ours batch {ours_batch} {args.dtype}")
+    eos = sampling.eos_token_ids(model, tokenizer)
+    gflops = peak_gflops()
+    limit = gflops * 1e9 / (2 * weights_per_token(model))
+    print(f"torch threads {torch.get_num_threads()}; {args.samples} samples per prompt; generate batch "
+          f"{args.batch_size}, samplers batch {args.our_batch_size}; float32 matrix product "
+          f"{gflops:.0f} GFLOP/s -> compute limit {limit:.0f} tokens/s")
 
-    with torch.inference_mode():  # warm-up: first calls allocate and dispatch
-        run_generate(model, prompts[0], 2, 4, 2, eos, args.seed, args.baseline_logits)
-    sample_responses(ours_model, tokenizer, prompts[0], 2, 4, args.seed, 2)
+    run_generate(model, chat_prompt_ids(tokenizer, "Hi"), 2, 4, 2, eos, 0)  # warm-up
+    for impl in (head, sampling):
+        impl.sample_responses(model, tokenizer, chat_prompt_ids(tokenizer, "Hi"), 2, 4, 0, 2)
 
-    # [generate, ours] x [useful tokens, wall seconds, process CPU seconds]; CPU time is the fairer
-    # measure when other jobs share the machine.
-    totals = np.zeros((2, 3))
-    for k, prompt in enumerate(prompts):
-        wall, cpu = time.perf_counter(), time.process_time()
-        with torch.inference_mode():
-            useful = run_generate(model, prompt, args.samples, args.max_new_tokens, args.batch_size,
-                                  eos, args.seed, args.baseline_logits)
-        base = (useful, time.perf_counter() - wall, time.process_time() - cpu)
-        wall, cpu = time.perf_counter(), time.process_time()
-        frame = sample_responses(ours_model, tokenizer, prompt, args.samples, args.max_new_tokens,
-                                 args.seed, ours_batch)
-        ours = (int(frame["num_tokens"].sum()), time.perf_counter() - wall, time.process_time() - cpu)
-        totals += [base, ours]
-        print(f"prompt {k + 1}: generate {base[0]} tokens in {base[1]:.1f} s ({base[2]:.1f} s CPU) | "
-              f"ours {ours[0]} tokens in {ours[1]:.1f} s ({ours[2]:.1f} s CPU); ours: "
-              f"{frame['finished'].mean():.0%} ended, mean length {frame['num_tokens'].mean():.1f}")
+    names = ("generate", "HEAD sampler", "new sampler")
+    for label, prompt_file, prompt_id, cap in CASES:
+        prompt = chat_prompt_ids(tokenizer, prompt_text(prompt_file, prompt_id))
+        max_new = getattr(args, cap)
+        runs = {}
+        if not args.no_generate:
+            runs["generate"] = timed(lambda: run_generate(model, prompt, args.samples, max_new,
+                                                          args.batch_size, eos, args.seed))
+        frames = {}
+        for name, impl in (("HEAD sampler", head), ("new sampler", sampling)):
+            frames[name], wall, cpu = timed(lambda: impl.sample_responses(
+                model, tokenizer, prompt, args.samples, max_new, args.seed, args.our_batch_size))
+            runs[name] = (int(frames[name]["num_tokens"].sum()), wall, cpu)
+        new = frames["new sampler"]
+        same = (new["token_ids"] == frames["HEAD sampler"]["token_ids"]).mean()
+        print(f"\n{label}: prompt {len(prompt)} tokens, max_new_tokens {max_new}; "
+              f"{new['finished'].mean():.0%} ended, mean {new['num_tokens'].mean():.1f} useful tokens; "
+              f"new = HEAD draws for {same:.1%} of samples")
+        print(f"  {'':14s} {'tokens':>7s} {'wall s':>7s} {'CPU s':>7s} {'tok/s':>7s} {'tok/CPU-s':>9s} "
+              f"{'of limit':>8s}")
+        for name in names:
+            if name in runs:
+                tokens, wall, cpu = runs[name]
+                print(f"  {name:14s} {tokens:7d} {wall:7.1f} {cpu:7.1f} {tokens / wall:7.0f} "
+                      f"{tokens / cpu:9.0f} {tokens / wall / limit:8.1%}")
+        rate = {name: (r[0] / r[1], r[0] / r[2]) for name, r in runs.items()}
+        for base in names[:2]:
+            if base in rate:
+                print(f"  new / {base}: {rate['new sampler'][0] / rate[base][0]:.2f}x per wall second, "
+                      f"{rate['new sampler'][1] / rate[base][1]:.2f}x per CPU second")
         if args.check:
-            check = frame.head(args.check)
-            rescored = score_sequences(ours_model, prompt, check["token_ids"].tolist())
-            print(f"  exactness: max |logprob - full re-scoring ({args.dtype})| over {len(check)} "
-                  f"samples = {np.abs(rescored - check['logprob'].to_numpy()).max():.2e}")
-    for label, col in (("wall", 1), ("CPU", 2)):
-        rate = totals[:, 0] / totals[:, col]
-        print(f"TOTAL useful tokens per {label} second: generate {rate[0]:.0f}, ours {rate[1]:.0f}, "
-              f"ratio {rate[1] / rate[0]:.2f}x")
+            check = new.head(args.check)
+            rescored = sampling.score_sequences(model, prompt, check["token_ids"].tolist())
+            print(f"  exactness: max |logprob - full re-scoring| over {len(check)} samples = "
+                  f"{np.abs(rescored - check['logprob'].to_numpy()).max():.1e} nats")
+        step_breakdown(model, prompt, args.our_batch_size, max_new // 2)
 
 
 if __name__ == "__main__":

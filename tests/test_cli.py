@@ -34,13 +34,16 @@ def test_estimate_known_answers(tmp_path, fmt):
      "jsonl": lambda: frame.to_json(path, orient="records", lines=True),
      "parquet": lambda: frame.to_parquet(path)}[fmt]()
     out = tmp_path / "out.csv"
-    assert main(["estimate", "--samples", str(path), "--n", ",".join(map(str, NS)), "--out", str(out), "--quiet"]) == 0
+    # The plug-in over a pool whose frequencies are the model's masses is the model's best-of-n.
+    assert main(["estimate", "--samples", str(path), "--n", ",".join(map(str, NS)), "--out", str(out),
+                 "--method", "plugin", "--quiet"]) == 0
     result = pd.read_csv(out)
     assert list(result.columns) == ESTIMATE_COLUMNS
     for prompt, p in truth.items():
         rows = result[result["prompt_id"] == prompt]
         np.testing.assert_allclose(rows["n"], NS)
-        np.testing.assert_allclose(rows["kl_corollary_4_2"], bonkl.kl_exact(p, NS), rtol=1e-9, atol=1e-12)
+        # Every outcome is in the pool, so the samples bound F exactly: the bound is the exact KL.
+        np.testing.assert_allclose(rows["kl_corollary_4_2_bound"], bonkl.kl_exact(p, NS), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(rows["kl_estimator_mean"], bonkl.expected_kl_estimator(p, NS), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(rows["win_rate"], bonkl.bon_win_rate(p, NS), rtol=1e-12)
         assert np.all(rows["kl_estimator_tilted_min"] <= rows["kl_estimator_mean"] + 1e-12)
@@ -52,9 +55,25 @@ def test_estimate_without_key_merges_by_logprob_and_reward(tmp_path):
     path = tmp_path / "samples.csv"
     frame.drop(columns="sample_key").to_csv(path, index=False)
     out = tmp_path / "out.csv"
-    assert main(["estimate", "--samples", str(path), "--n", "1,8", "--out", str(out), "--quiet"]) == 0
+    assert main(["estimate", "--samples", str(path), "--n", "1,8", "--out", str(out), "--method", "plugin",
+                 "--quiet"]) == 0
     rows = pd.read_csv(out).query("prompt_id == 'A'")
-    np.testing.assert_allclose(rows["kl_corollary_4_2"], bonkl.kl_exact(truth["A"], [1, 8]), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rows["kl_corollary_4_2_bound"], bonkl.kl_exact(truth["A"], [1, 8]), rtol=1e-9, atol=1e-12)
+
+
+def test_estimate_default_is_unbiased_and_refuses_n_past_the_pool(tmp_path, capsys):
+    frame, _ = known_model_samples()  # prompt B has 10 samples
+    path = tmp_path / "samples.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["estimate", "--samples", str(path), "--n", "1,4,16", "--out", str(out), "--quiet"]) == 2
+    assert "'A' (14 samples), 'B' (10 samples)" in capsys.readouterr().err and not out.exists()
+    assert main(["estimate", "--samples", str(path), "--n", "1,4,10", "--out", str(out), "--quiet",
+                 "--bootstrap", "50", "--seed", "3"]) == 0
+    rows = pd.read_csv(out).query("prompt_id == 'B'")
+    assert rows["win_rate"].iloc[:2].between(0, 1).all() and np.isnan(rows["win_rate"].iloc[2])  # n + 1 > N
+    assert (rows["kl_estimator_mean_ci_low"] <= rows["kl_estimator_mean_ci_high"]).all()
+    assert not rows["beyond_pool"].any()
 
 
 def test_estimate_other_column_names(tmp_path):
@@ -93,3 +112,19 @@ def test_estimate_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["estimate", "--samples", str(path), "--n", "0.5,2", "--out", "o.csv"])
     assert "--n values must be numbers >= 1" in capsys.readouterr().err
+
+
+def test_estimate_divergences_are_exact_when_the_pool_is_the_model(tmp_path):
+    frame, truth = known_model_samples()
+    path = tmp_path / "samples.parquet"
+    frame.to_parquet(path)
+    out = tmp_path / "out.jsonl"
+    assert main(["estimate", "--samples", str(path), "--n", "1,2,8", "--out", str(out), "--method", "plugin",
+                 "--divergences", "0.5,2", "--quiet"]) == 0
+    rows = pd.read_json(out, lines=True).query("prompt_id == 'A'")
+    for alpha in (0.5, 2.0):
+        np.testing.assert_allclose(rows[f"renyi_{alpha:g}"], bonkl.renyi_divergence_bon(truth["A"], [1, 2, 8], alpha),
+                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(rows[f"renyi_{alpha:g}_bound"], bonkl.renyi_bound([1, 2, 8], alpha), rtol=1e-12)
+    np.testing.assert_allclose(rows["chi2"], bonkl.chi2_divergence_bon(truth["A"], [1, 2, 8]), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rows["tv"], bonkl.tv_distance_bon(truth["A"], [1, 2, 8]), rtol=1e-9, atol=1e-12)

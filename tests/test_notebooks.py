@@ -173,7 +173,7 @@ def test_read_pool_is_the_pool_the_workflow_estimated(tiny_results):
         pool, samples = results.read_pool(TINY_MODEL, prompt_set, prompt_id, reward, root=tiny_results)
         assert len(samples) == part["num_samples"].iloc[0] and pool.key.size == part["num_outcomes"].iloc[0]
         mine = pool_estimates(pool, part["n"].to_numpy())
-        for column in ("kl_estimator_mean", "kl_corollary_4_2", "win_rate"):
+        for column in ("kl_estimator_mean", "kl_corollary_4_2_bound", "win_rate"):
             assert mine[column].to_numpy() == pytest.approx(part[column].to_numpy(), rel=1e-9, abs=1e-12), column
 
 

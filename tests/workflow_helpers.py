@@ -32,6 +32,7 @@ SMALL_CONFIG = {
     "example1_tradeoff": {"n_max": 256, "num_n": 20},
     "example2": {"masses": [0.6, 0.3, 0.1], "num_n": 30, "num_q": 40, "num_beta": 30},
     "example3": {"num_points": 30},
+    "beyond_paper": {"num_points": 15, "many_outcomes": {"alphabet_size": 30}},
     "claims": {"num_models": 50, "mc_draws": 10000, "threads": 2},
     "plot": {"dpi": 72},
     # The language-model stages on the tiny random model the workflow writes itself (no download).
@@ -46,6 +47,7 @@ CLOSED_FORM_FIGURES = [
     "fig07_example2_simplex",
     "fig08_example2_tradeoff",
     "fig09_example3_tradeoff",
+    "fig13_beyond_paper",
 ]
 
 

@@ -5,7 +5,16 @@ The mathematics lives in small pure modules (numpy/scipy only); the language-mod
 """
 
 from .blockwise import blockwise_kl_bound
-from .bon import bon_pmf, kl_bon, log_bon_pmf
+from .bon import bon_pmf, kl_bon, log_bon_pmf, top_mass
+from .divergences import (
+    chi2_bound,
+    chi2_divergence_bon,
+    kl_divergence,
+    renyi_bound,
+    renyi_divergence_bon,
+    tv_bound,
+    tv_distance_bon,
+)
 from .estimators import (
     bon_expectation,
     expected_kl_alternate,
@@ -23,8 +32,11 @@ from .kl import (
     kl_gap_limit,
     kl_gap_lower_bound,
 )
-from .optimal import kl_divergence, optimal_policy
+from .optimal import optimal_policy
 from .rewind_repeat import rr_kl, rr_kl_estimator, rr_pmf, rr_win_rate
+from .selection import bop_pmf, soft_bon_pmf
+from .subsets import subset_bon_weights, subset_win_rate
+from .ties import tied_bon_pmf, tied_bon_win_rate, tied_kl_exact
 from .tilted import tilted_mean
 from .win_rate import (
     bon_win_rate,
@@ -44,7 +56,10 @@ __all__ = [
     "bon_expectation",
     "bon_pmf",
     "bon_win_rate",
+    "bop_pmf",
     "calibrated_reward",
+    "chi2_bound",
+    "chi2_divergence_bon",
     "delta_kl",
     "delta_win_rate",
     "example1_kl",
@@ -66,11 +81,22 @@ __all__ = [
     "kl_log_ratio",
     "log_bon_pmf",
     "optimal_policy",
+    "renyi_bound",
+    "renyi_divergence_bon",
     "rr_kl",
     "rr_kl_estimator",
     "rr_pmf",
     "rr_win_rate",
+    "soft_bon_pmf",
     "tilted_mean",
+    "top_mass",
+    "tied_bon_pmf",
+    "tied_bon_win_rate",
+    "tied_kl_exact",
+    "subset_bon_weights",
+    "subset_win_rate",
+    "tv_bound",
+    "tv_distance_bon",
     "win_rate",
     "win_rate_continuous",
     "win_rate_gap",

@@ -1,4 +1,4 @@
-"""Log-space building blocks shared by the formulas (MATH.md, "Numerics").
+"""Log-space building blocks shared by the formulas (docs/MATH.md, "Numerics").
 
 Powers of CDF values are never formed directly: ``F^n - (F - p)^n`` is evaluated as
 ``F^n * (-expm1(n * log(F^-/F)))`` with both logarithms taken from whichever side of 1/2 is exact.

@@ -33,12 +33,6 @@ def pmf(p, name: str = "p", *, batch: bool = False) -> np.ndarray:
     return arr / total
 
 
-def top_mass(p) -> float:
-    """``eps_inf`` (eq. 20): the mass of the highest-reward outcome that has positive mass."""
-    p = pmf(p)
-    return p[np.flatnonzero(p)[-1]]
-
-
 def sample_size(n, name: str = "n") -> np.ndarray:
     """A real sample size ``n >= 1`` (scalar or array)."""
     arr = np.asarray(n, dtype=np.float64)

@@ -25,6 +25,33 @@ def kl_bon(n):
     return np.where(d < _SERIES_BELOW, series, direct)[()]
 
 
+def top_mass(p) -> float:
+    """``eps_inf`` (eq. 20): the mass of the highest-reward outcome that has positive mass.
+
+    Parameters
+    ----------
+    p : array_like, shape (L,)
+        Reference masses in increasing reward order; they must sum to 1.
+
+    Returns
+    -------
+    float
+        ``pi(y_L)`` for the last outcome ``y_L`` with ``pi(y_L) > 0``.
+
+    References
+    ----------
+    Beirami et al. (ICML 2025), eq. 20; it sets the limits of Theorem 3.6 and Corollaries 3.7, 5.7.
+
+    Examples
+    --------
+    >>> from bonkl import top_mass
+    >>> top_mass([0.5, 0.3, 0.2, 0.0])
+    0.2
+    """
+    p = _validate.pmf(p)
+    return float(p[np.flatnonzero(p)[-1]])
+
+
 def log_bon_pmf(p, n):
     """``log pi_n(y_i)`` for masses ``p`` in increasing reward order (Lemma 2.3, in log space).
 

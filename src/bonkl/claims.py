@@ -12,8 +12,9 @@ Random models (:func:`random_model`); the order of the masses is the reward orde
 * ``tiny``: a Dirichlet or Zipf model in which a random share of the outcomes has masses
   log-uniform in [1e-300, 1e-20] (exactly 1e-300 included, sometimes on the top outcome);
 
-with alphabet sizes ``L`` log-uniform in [2, 1000] (``tiny`` may add a 1e-300 top: 1001), and the reward order a random permutation
-(60%), masses increasing with reward (20%: the top outcome is the likeliest) or decreasing (20%).
+with alphabet sizes ``L`` log-uniform in [2, 1000] (``tiny`` may add a 1e-300 top: 1001), and the
+reward order a random permutation (60%), masses increasing with reward (20%: the top outcome is the
+likeliest) or decreasing (20%).
 Every mass is strictly positive (a zero mass is not an outcome). Model ``i`` is drawn from
 ``numpy.random.default_rng([seed, i])`` alone, so results do not depend on the number of workers.
 
@@ -47,8 +48,12 @@ Claims checked, per model and per ``n`` unless stated:
   calibrated reward between 0 and ``1 - eps_inf``); both sides tend to 0, so ``g_n -> 0``.
 * Lemma 6.2: for every outcome boundary ``q = F^-(y_j)`` with ``p_tau = 1 - q >= 1e-3``,
   ``KL(pi_rr || pi) = log(1/p_tau)`` and ``winrate(pi_rr) = 1 - p_tau/2`` (:func:`bonkl.rr_pmf`,
-  :func:`bonkl.kl_divergence`, Lemma 5.1 with :func:`bonkl.calibrated_reward`). Smaller ``p_tau`` are left out: a threshold
-  given as a float quantile ``q`` fixes ``p_tau = 1 - q`` only to about ``1e-16/p_tau`` relative.
+  :func:`bonkl.kl_divergence`, Lemma 5.1 with :func:`bonkl.calibrated_reward`). Smaller ``p_tau``
+  are left out: a threshold given as a float quantile ``q`` fixes ``p_tau = 1 - q`` only to about
+  ``1e-16/p_tau`` relative.
+* Beyond the paper, Mroueh (2024): ``D_f(pi_n || pi) <= integral_0^1 f(n u^(n-1)) du`` for the Renyi
+  divergences of :data:`MROUEH_ALPHAS` (:func:`bonkl.renyi_bound`), chi-square (``(n-1)^2/(2n-1)``)
+  and total variation (``(1 - 1/n) n^(-1/(n-1))``), each against its exact value from Lemma 2.3.
 * Theorem 6.3 (exact): ``sum_k p (1-p)^(k-1) H_{k-1} = log(1/p)`` for ``p`` in :data:`P_TAUS`,
   summed to a truncation error below 1e-17, with :func:`bonkl.rr_kl_estimator`.
 * Theorem 6.3 (simulation): for each ``p`` in :data:`P_TAUS`, ``mc_draws`` draws of
@@ -58,19 +63,19 @@ Claims checked, per model and per ``n`` unless stated:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
 import bonkl
+from bonkl import divergences
 
 #: Sample sizes of every per-model check: integers 1 to 10^6 and non-integers (Lemma 2.3 holds for real n).
 N_GRID = np.array(
@@ -87,25 +92,10 @@ RR_MIN_P_TAU = 1e-3
 #: Family confidence of the Theorem 6.3 simulation.
 MC_CONFIDENCE = 0.999
 FAMILIES = ("dirichlet", "zipf", "near_uniform", "dominant", "tiny")
+#: Renyi orders of the Mroueh (2024) bound rows (beyond the paper).
+MROUEH_ALPHAS = (0.5, 2.0, 10.0, np.inf)
+MROUEH_ALPHAS_TEXT = "{0.5, 2, 10, inf}"
 COLUMNS = ["claim", "cases", "violations", "largest_slack", "tolerance", "closest_case"]
-
-# (key, label, tolerance) in table order.
-CLAIMS = [
-    ("lem23", "Lemma 2.3: pi_n = F^n - (F^-)^n is a PMF for real n >= 1", TOLERANCE),
-    ("thm31", "Theorem 3.1: KL(pi_n||pi) <= log n - (n-1)/n", TOLERANCE),
-    ("thm36", "Theorem 3.6: gap_n >= Delta_n(1 - eps_inf, 1)", TOLERANCE),
-    ("cor37", "Corollary 3.7: 0 <= gap_n - (KL_bon(n) - log(1/eps_inf)) <= h(R) + R log((1-eps_inf)/eps_inf) -> 0", TOLERANCE),
-    ("con44", "Conjecture 4.4: E_{pi_n}[KLhat(pi(y))] >= KL(pi_n||pi)", TOLERANCE),
-    ("lem45", "Lemma 4.5: 0 <= KLhat(eps, n) <= KL_bon(n) at every mass eps", TOLERANCE),
-    ("thm53", "Theorem 5.3: winrate(pi_n) <= n/(n+1)", TOLERANCE),
-    ("thm56", "Theorem 5.6: n/(n+1) - winrate >= delta_n(1 - eps_inf, 1)", TOLERANCE),
-    ("cor57", "Corollary 5.7: R eps_inf/2 <= n/(n+1) - winrate - eps_inf/2 + 1/(n+1) <= R (1 - eps_inf/2) -> 0", TOLERANCE),
-    ("lem62kl", f"Lemma 6.2: KL(pi_rr||pi) = log(1/p_tau) at every outcome boundary with p_tau >= {RR_MIN_P_TAU:g}", TOLERANCE),
-    ("lem62wr", f"Lemma 6.2: winrate(pi_rr) = 1 - p_tau/2 at every outcome boundary with p_tau >= {RR_MIN_P_TAU:g}", TOLERANCE),
-    ("thm63exact", "Theorem 6.3 (exact series): E[H_{K-1}] = log(1/p_tau), K ~ Geometric(p_tau)", TOLERANCE),
-    ("thm63mc", "Theorem 6.3 (simulation): mean of H_{K-1} within Bonferroni 99.9% CI of log(1/p_tau)", 0.0),
-]
-
 
 @dataclass
 class _Tally:
@@ -131,20 +121,208 @@ class _Tally:
             self.slack = float(ranked[worst])
             self.where = describe(worst)
 
-    def merge(self, other: "_Tally"):
+    def merge(self, other: _Tally):
         self.cases += other.cases
         self.violations += other.violations
         if other.slack < self.slack or (not self.where and other.where):
             self.slack, self.where = other.slack, other.where
 
 
-@dataclass
-class _Tallies:
-    by_key: dict = field(default_factory=lambda: {key: _Tally(tol=tol) for key, _, tol in CLAIMS})
+@dataclass(frozen=True)
+class Claim:
+    """One row of the claims table: what the paper states and how it is checked.
 
-    def merge(self, other: "_Tallies"):
-        for key, tally in other.by_key.items():
-            self.by_key[key].merge(tally)
+    ``check`` returns ``(slack, describe)``: an array of slacks (>= ``-tolerance`` where the claim
+    holds) and ``describe(i)``, naming the case at flat index ``i``. A per-model claim's check takes a
+    :class:`ModelCase`; the others (Theorem 6.3) take ``(seed, mc_draws)``.
+    """
+
+    name: str  # where the paper states it, e.g. "Theorem 3.1"
+    statement: str
+    check: Callable
+    per_model: bool = True
+    tolerance: float = TOLERANCE
+
+    @property
+    def label(self) -> str:
+        """The ``claim`` column of the table."""
+        return f"{self.name}: {self.statement}"
+
+
+class ModelCase:
+    """One random model over the grid of ``n``: the quantities several claims share, computed once."""
+
+    def __init__(self, p: np.ndarray, n: np.ndarray, label: str):
+        self.p, self.n, self.label = p, n, label
+        self.size, self.eps_inf = p.size, p[-1]
+
+    def at_n(self, index: int) -> str:
+        return f"{self.label} L={self.size} n={self.n[index]:.10g}"
+
+    @cached_property
+    def kl(self) -> np.ndarray:
+        return bonkl.kl_exact(self.p, self.n)
+
+    @cached_property
+    def gap(self) -> np.ndarray:
+        return bonkl.kl_gap(self.p, self.n)
+
+    @cached_property
+    def win_rate_gap(self) -> np.ndarray:
+        return bonkl.win_rate_gap(self.p, self.n)
+
+    @cached_property
+    def log_keep(self) -> float:
+        """``log(1 - eps_inf)``, from the masses below the top when ``eps_inf`` is near 1 (it may round to 1.0)."""
+        return np.log(self.p[:-1].sum()) if self.eps_inf > 0.5 else np.log1p(-self.eps_inf)
+
+    @cached_property
+    def log_ratio(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lemma 2.3's likelihood ratio in log space, shared by the Mroueh (2024) rows."""
+        return divergences.bon_log_ratio(self.p, self.n)
+
+    @cached_property
+    def boundaries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lemma 6.2's thresholds ``q = F^-(y_j)`` with ``p_tau >= RR_MIN_P_TAU``, as a caller would form them:
+        ``(p_tau, pi_rr, j)``."""
+        below = np.concatenate(([0.0], np.cumsum(self.p)[:-1]))
+        keep = (1.0 - below) >= RR_MIN_P_TAU
+        return 1.0 - below[keep], bonkl.rr_pmf(self.p, below[keep]), np.flatnonzero(keep)
+
+    def at_q(self, index: int) -> str:
+        p_tau, _, j = self.boundaries
+        return f"{self.label} L={self.size} j={j[index]} p_tau={p_tau[index]:.3g}"
+
+
+def _lemma_2_3(c: ModelCase):
+    pin = bonkl.bon_pmf(c.p, c.n)
+    return np.where(np.all(pin >= 0, axis=-1), -np.abs(pin.sum(axis=-1) - 1.0), -np.inf), c.at_n
+
+
+def _theorem_3_1(c: ModelCase):
+    return bonkl.kl_bon(c.n) - c.kl, c.at_n
+
+
+def _theorem_3_6(c: ModelCase):
+    return c.gap - bonkl.kl_gap_lower_bound(c.p, c.n), c.at_n
+
+
+def _corollary_3_7(c: ModelCase):
+    o1 = c.gap - bonkl.kl_gap_limit(c.p, c.n)
+    log_r = c.n * c.log_keep
+    r = np.exp(log_r)
+    upper = _binary_entropy(log_r) + np.where(r > 0, r * (c.log_keep - np.log(c.eps_inf)), 0.0)
+    return np.minimum(o1, upper - o1), c.at_n
+
+
+def _conjecture_4_4(c: ModelCase):
+    return bonkl.expected_kl_estimator(c.p, c.n) - c.kl, c.at_n
+
+
+def _lemma_4_5(c: ModelCase):
+    estimate = bonkl.kl_estimator(c.p[None, :], c.n[:, None])
+    slack = np.minimum(estimate, bonkl.kl_bon(c.n)[:, None] - estimate)
+    return slack, lambda i: f"{c.label} L={c.size} n={c.n[i // c.size]:.10g} eps={c.p[i % c.size]:.3g}"
+
+
+def _theorem_5_3(c: ModelCase):
+    return c.win_rate_gap, c.at_n
+
+
+def _theorem_5_6(c: ModelCase):
+    return c.win_rate_gap - bonkl.win_rate_gap_lower_bound(c.p, c.n), c.at_n
+
+
+def _corollary_5_7(c: ModelCase):
+    r = np.exp(c.n * c.log_keep)
+    excess = c.win_rate_gap - bonkl.win_rate_gap_limit(c.p) + 1.0 / (c.n + 1.0)
+    return np.minimum(excess - r * c.eps_inf / 2, r * (1.0 - c.eps_inf / 2) - excess), c.at_n
+
+
+def _lemma_6_2_kl(c: ModelCase):
+    p_tau, rr, _ = c.boundaries
+    return -np.abs(bonkl.kl_divergence(rr, c.p) - bonkl.rr_kl(p_tau)), c.at_q
+
+
+def _lemma_6_2_win_rate(c: ModelCase):
+    p_tau, rr, _ = c.boundaries
+    # Lemma 5.1 (bonkl.win_rate takes one policy at a time; this is its formula for all rows at once)
+    return -np.abs(rr @ bonkl.calibrated_reward(c.p) - bonkl.rr_win_rate(p_tau)), c.at_q
+
+
+def _mroueh_renyi(c: ModelCase):
+    positive, log_ratio = c.log_ratio
+    slack = np.stack([bonkl.renyi_bound(c.n, a) - divergences.renyi_from_log_ratio(positive, log_ratio, a)
+                      for a in MROUEH_ALPHAS])
+    return slack, lambda i: f"{c.label} L={c.size} alpha={MROUEH_ALPHAS[i // c.n.size]:g} n={c.n[i % c.n.size]:.10g}"
+
+
+def _mroueh_chi2(c: ModelCase):
+    return bonkl.chi2_bound(c.n) - divergences.chi2_from_log_ratio(*c.log_ratio), c.at_n
+
+
+def _mroueh_tv(c: ModelCase):
+    return bonkl.tv_bound(c.n) - divergences.tv_from_log_ratio(*c.log_ratio), c.at_n
+
+
+def _theorem_6_3_series(seed: int, mc_draws: int):
+    exact = []
+    for p in P_TAUS:
+        # terms p (1-p)^(k-1) H_{k-1}; stop once (1-p)^k H_k log-term < 1e-17 relative
+        kmax = int(np.ceil((45.0 + np.log(1.0 / p)) / -np.log1p(-p))) + 1
+        k = np.arange(1, kmax + 1, dtype=np.float64)
+        weights = p * np.exp((k - 1.0) * np.log1p(-p))
+        exact.append(np.sum(weights * bonkl.rr_kl_estimator(k)))
+    return -np.abs(np.array(exact) - bonkl.rr_kl(P_TAUS)), lambda i: f"p_tau={P_TAUS[i]:g}"
+
+
+def _theorem_6_3_simulation(seed: int, mc_draws: int):
+    rng = np.random.default_rng([seed, 2**32 - 1])
+    z = ndtri(1.0 - (1.0 - MC_CONFIDENCE) / (2 * P_TAUS.size))
+    slack = []
+    for p in P_TAUS:
+        values = bonkl.rr_kl_estimator(rng.geometric(p, size=mc_draws))
+        half_width = z * values.std(ddof=1) / np.sqrt(mc_draws)
+        slack.append(half_width - abs(values.mean() - bonkl.rr_kl(p)))
+    return np.array(slack), lambda i: f"p_tau={P_TAUS[i]:g} draws={mc_draws}"
+
+
+_BOUNDARY = f"at every outcome boundary with p_tau >= {RR_MIN_P_TAU:g}"
+_MROUEH = "Beyond the paper, Mroueh (2024)"
+#: The claims table, in row order.
+CLAIMS = (
+    Claim("Lemma 2.3", "pi_n = F^n - (F^-)^n is a PMF for real n >= 1", _lemma_2_3),
+    Claim("Theorem 3.1", "KL(pi_n||pi) <= log n - (n-1)/n", _theorem_3_1),
+    Claim("Theorem 3.6", "gap_n >= Delta_n(1 - eps_inf, 1)", _theorem_3_6),
+    Claim("Corollary 3.7", "0 <= gap_n - (KL_bon(n) - log(1/eps_inf)) <= h(R) + R log((1-eps_inf)/eps_inf) -> 0",
+          _corollary_3_7),
+    Claim("Conjecture 4.4", "E_{pi_n}[KLhat(pi(y))] >= KL(pi_n||pi)", _conjecture_4_4),
+    Claim("Lemma 4.5", "0 <= KLhat(eps, n) <= KL_bon(n) at every mass eps", _lemma_4_5),
+    Claim("Theorem 5.3", "winrate(pi_n) <= n/(n+1)", _theorem_5_3),
+    Claim("Theorem 5.6", "n/(n+1) - winrate >= delta_n(1 - eps_inf, 1)", _theorem_5_6),
+    Claim("Corollary 5.7", "R eps_inf/2 <= n/(n+1) - winrate - eps_inf/2 + 1/(n+1) <= R (1 - eps_inf/2) -> 0",
+          _corollary_5_7),
+    Claim("Lemma 6.2", f"KL(pi_rr||pi) = log(1/p_tau) {_BOUNDARY}", _lemma_6_2_kl),
+    Claim("Lemma 6.2", f"winrate(pi_rr) = 1 - p_tau/2 {_BOUNDARY}", _lemma_6_2_win_rate),
+    Claim(_MROUEH, f"D_alpha(pi_n||pi) <= log(n^alpha/(alpha(n-1)+1))/(alpha-1), alpha in {MROUEH_ALPHAS_TEXT}",
+          _mroueh_renyi),
+    Claim(_MROUEH, "chi^2(pi_n||pi) <= (n-1)^2/(2n-1)", _mroueh_chi2),
+    Claim(_MROUEH, "TV(pi_n, pi) <= (1 - 1/n) n^(-1/(n-1))", _mroueh_tv),
+    Claim("Theorem 6.3 (exact series)", "E[H_{K-1}] = log(1/p_tau), K ~ Geometric(p_tau)", _theorem_6_3_series,
+          per_model=False),
+    Claim("Theorem 6.3 (simulation)", "mean of H_{K-1} within Bonferroni 99.9% CI of log(1/p_tau)",
+          _theorem_6_3_simulation, per_model=False, tolerance=0.0),
+)
+
+
+def _new_tallies() -> list[_Tally]:
+    """One tally per claim, in the order of :data:`CLAIMS`."""
+    return [_Tally(tol=claim.tolerance) for claim in CLAIMS]
+
+
+def _merge(tallies: list[_Tally], other: list[_Tally]) -> None:
+    for tally, part in zip(tallies, other, strict=True):
+        tally.merge(part)
 
 
 def random_model(rng: np.random.Generator) -> tuple[str, np.ndarray]:
@@ -193,63 +371,6 @@ def _dirichlet(rng, size, alpha):
     return np.maximum(np.exp(log_gamma), 1e-300)
 
 
-def check_model(p: np.ndarray, n_grid: np.ndarray, tallies: _Tallies, label: str) -> None:
-    """Check every per-model claim on masses ``p`` (increasing reward order) over ``n_grid``."""
-    t = tallies.by_key
-    n = n_grid
-    size = p.size
-    eps_inf = p[-1]
-
-    def at_n(index):
-        return f"{label} L={size} n={n[index]:.10g}"
-
-    # Lemma 2.3
-    pin = bonkl.bon_pmf(p, n)
-    t["lem23"].add(np.where(np.all(pin >= 0, axis=-1), -np.abs(pin.sum(axis=-1) - 1.0), -np.inf), at_n)
-
-    kl = bonkl.kl_exact(p, n)
-    bon = bonkl.kl_bon(n)
-    t["thm31"].add(bon - kl, at_n)
-
-    gap = bonkl.kl_gap(p, n)
-    t["thm36"].add(gap - bonkl.kl_gap_lower_bound(p, n), at_n)
-
-    o1 = gap - bonkl.kl_gap_limit(p, n)
-    # log(1 - eps_inf) from the masses below the top when eps_inf is near 1 (it may round to 1.0)
-    log_keep = np.log(p[:-1].sum()) if eps_inf > 0.5 else np.log1p(-eps_inf)
-    log_r = n * log_keep
-    r = np.exp(log_r)
-    upper = _binary_entropy(log_r) + np.where(r > 0, r * (log_keep - np.log(eps_inf)), 0.0)
-    t["cor37"].add(np.minimum(o1, upper - o1), at_n)
-
-    t["con44"].add(bonkl.expected_kl_estimator(p, n) - kl, at_n)
-
-    estimate = bonkl.kl_estimator(p[None, :], n[:, None])
-    t["lem45"].add(np.minimum(estimate, bon[:, None] - estimate),
-                   lambda i: f"{label} L={size} n={n[i // size]:.10g} eps={p[i % size]:.3g}")
-
-    wr_gap = bonkl.win_rate_gap(p, n)
-    t["thm53"].add(wr_gap, at_n)
-    t["thm56"].add(wr_gap - bonkl.win_rate_gap_lower_bound(p, n), at_n)
-    excess = wr_gap - bonkl.win_rate_gap_limit(p) + 1.0 / (n + 1.0)
-    t["cor57"].add(np.minimum(excess - r * eps_inf / 2, r * (1.0 - eps_inf / 2) - excess), at_n)
-
-    # Lemma 6.2 at the outcome boundaries q = F^-(y_j), as a caller would form them.
-    below = np.concatenate(([0.0], np.cumsum(p)[:-1]))
-    keep = (1.0 - below) >= RR_MIN_P_TAU
-    q = below[keep]
-    p_tau = 1.0 - q
-    rr = bonkl.rr_pmf(p, q)
-    index = np.flatnonzero(keep)
-
-    def at_q(i):
-        return f"{label} L={size} j={index[i]} p_tau={p_tau[i]:.3g}"
-
-    t["lem62kl"].add(-np.abs(bonkl.kl_divergence(rr, p) - bonkl.rr_kl(p_tau)), at_q)
-    # Lemma 5.1 (bonkl.win_rate takes one policy at a time; this is its formula for all rows at once)
-    t["lem62wr"].add(-np.abs(rr @ bonkl.calibrated_reward(p) - bonkl.rr_win_rate(p_tau)), at_q)
-
-
 def _binary_entropy(log_r):
     """``h(R)`` in nats for ``R = exp(log_r)``, accurate when ``R`` is near 0 or near 1."""
     r = np.exp(log_r)
@@ -259,36 +380,22 @@ def _binary_entropy(log_r):
     return np.where(r > 0, np.where(log_r < 0, value, 0.0), 0.0)
 
 
-def _check_chunk(args) -> _Tallies:
+def check_model(p: np.ndarray, n_grid: np.ndarray, tallies: list[_Tally], label: str) -> None:
+    """Check every per-model claim on masses ``p`` (increasing reward order) over ``n_grid``."""
+    case = ModelCase(p, n_grid, label)
+    for claim, tally in zip(CLAIMS, tallies, strict=True):
+        if claim.per_model:
+            tally.add(*claim.check(case))
+
+
+def _check_chunk(args) -> list[_Tally]:
     seed, start, stop, n_grid = args
-    tallies = _Tallies()
+    tallies = _new_tallies()
     for i in range(start, stop):
         family, p = random_model(np.random.default_rng([seed, i]))
         with np.errstate(all="ignore"):
             check_model(p, n_grid, tallies, f"model {i} ({family})")
     return tallies
-
-
-def check_rewind_repeat(seed: int, mc_draws: int, tallies: _Tallies) -> None:
-    """Theorem 6.3, exactly (a truncated series) and by simulation."""
-    t = tallies.by_key
-    exact = []
-    for p in P_TAUS:
-        # terms p (1-p)^(k-1) H_{k-1}; stop once (1-p)^k H_k log-term < 1e-17 relative
-        kmax = int(np.ceil((45.0 + np.log(1.0 / p)) / -np.log1p(-p))) + 1
-        k = np.arange(1, kmax + 1, dtype=np.float64)
-        weights = p * np.exp((k - 1.0) * np.log1p(-p))
-        exact.append(np.sum(weights * bonkl.rr_kl_estimator(k)))
-    t["thm63exact"].add(-np.abs(np.array(exact) - bonkl.rr_kl(P_TAUS)), lambda i: f"p_tau={P_TAUS[i]:g}")
-
-    rng = np.random.default_rng([seed, 2**32 - 1])
-    z = ndtri(1.0 - (1.0 - MC_CONFIDENCE) / (2 * P_TAUS.size))
-    slack = []
-    for p in P_TAUS:
-        values = bonkl.rr_kl_estimator(rng.geometric(p, size=mc_draws))
-        half_width = z * values.std(ddof=1) / np.sqrt(mc_draws)
-        slack.append(half_width - abs(values.mean() - bonkl.rr_kl(p)))
-    t["thm63mc"].add(np.array(slack), lambda i: f"p_tau={P_TAUS[i]:g} draws={mc_draws}")
 
 
 def run_claims(num_models: int = 10_000, seed: int = 0, mc_draws: int = 1_000_000, *,
@@ -299,25 +406,27 @@ def run_claims(num_models: int = 10_000, seed: int = 0, mc_draws: int = 1_000_00
     ``largest_slack`` (the smallest slack: the closest call), ``tolerance``, ``closest_case``.
     Deterministic for a ``seed`` whatever ``workers`` (default: the CPU count, at most 8).
     """
+    if int(num_models) < 1 or int(mc_draws) < 100:
+        raise ValueError(f"run_claims needs num_models >= 1 and mc_draws >= 100, got {num_models} and {mc_draws}")
     n_grid = N_GRID if n_grid is None else np.asarray(n_grid, dtype=np.float64)
     workers = min(8, os.cpu_count() or 1) if workers is None else max(1, int(workers))
     workers = min(workers, max(1, num_models // 50))
     bounds = np.linspace(0, num_models, 4 * workers + 1 if workers > 1 else 2).astype(int)
-    jobs = [(seed, int(a), int(b), n_grid) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    tallies = _Tallies()
+    jobs = [(seed, int(a), int(b), n_grid) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    tallies = _new_tallies()
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             for part in pool.map(_check_chunk, jobs):
-                tallies.merge(part)
+                _merge(tallies, part)
     else:
         for job in jobs:
-            tallies.merge(_check_chunk(job))
-    check_rewind_repeat(seed, mc_draws, tallies)
-    rows = []
-    for key, label, tol in CLAIMS:
-        tally = tallies.by_key[key]
-        rows.append({"claim": label, "cases": tally.cases, "violations": tally.violations,
-                     "largest_slack": tally.slack, "tolerance": tol, "closest_case": tally.where})
+            _merge(tallies, _check_chunk(job))
+    for claim, tally in zip(CLAIMS, tallies, strict=True):
+        if not claim.per_model:
+            tally.add(*claim.check(seed, mc_draws))
+    rows = [{"claim": claim.label, "cases": tally.cases, "violations": tally.violations,
+             "largest_slack": tally.slack, "tolerance": claim.tolerance, "closest_case": tally.where}
+            for claim, tally in zip(CLAIMS, tallies, strict=True)]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -335,35 +444,10 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def main(argv=None) -> int:
-    """``python -m bonkl.claims --models 10000 --seed 0 --out claims.csv [--markdown claims.md]``.
+    """``python -m bonkl.claims ...``: the same as ``bonkl claims ...`` (arguments checked there)."""
+    from .cli import main as cli_main
 
-    Returns 0 when no claim is violated, 1 otherwise.
-    """
-    parser = argparse.ArgumentParser(prog="bonkl claims", description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=10_000, help="number of random models")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mc-draws", type=int, default=1_000_000, help="draws per p_tau (Theorem 6.3)")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
-    parser.add_argument("--out", type=Path, default=None, help="CSV file to write")
-    parser.add_argument("--markdown", type=Path, default=None, help="Markdown file to write")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    table = run_claims(args.models, args.seed, args.mc_draws, workers=args.workers)
-    elapsed = time.perf_counter() - started
-    for path in (args.out, args.markdown):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-    if args.out is not None:
-        table.to_csv(args.out, index=False, float_format="%.6e")
-    if args.markdown is not None:
-        args.markdown.write_text(to_markdown(table))
-    if not args.quiet:
-        with pd.option_context("display.max_colwidth", 200, "display.width", 250):
-            print(table.to_string(index=False))
-        print(f"{args.models} models, seed {args.seed}: {int(table['violations'].sum())} violations "
-              f"in {elapsed:.1f} s", file=sys.stderr)
-    return 0 if table["violations"].sum() == 0 else 1
+    return cli_main(["claims", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

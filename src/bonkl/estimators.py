@@ -28,7 +28,8 @@ def kl_estimator(eps, n):
         a = np.exp(log_a)
         top = -np.expm1(log_a)  # 1 - a, exactly
         continuum = np.where(a > 0, a * (kl_bon(n) + (n - 1.0) * log_keep), 0.0)
-    return (continuum + top * (np.log(top) - np.log(eps)))[()]
+    value = continuum + top * (np.log(top) - np.log(eps))
+    return np.clip(value, 0.0, kl_bon(n))[()]  # Lemma 4.5; removes last-bit drift only
 
 
 def kl_alternate(eps, n):

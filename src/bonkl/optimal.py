@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import rel_entr, softmax
+from scipy.special import softmax
 
 from . import _validate
 from .win_rate import calibrated_reward
@@ -19,10 +19,3 @@ def optimal_policy(p, beta):
     with np.errstate(divide="ignore"):
         logits = np.log(p) + calibrated_reward(p) / beta
     return softmax(logits, axis=-1)
-
-
-def kl_divergence(rho, p):
-    """``KL(rho || p) = sum rho log(rho/p)`` in nats, with ``0 log 0 = 0``; along the last axis."""
-    rho = np.asarray(rho, dtype=np.float64)
-    p = _validate.pmf(p)
-    return np.sum(rel_entr(rho, p), axis=-1)[()]

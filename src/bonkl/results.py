@@ -127,8 +127,10 @@ def read_lm_table(model: str | None = None, root=None) -> pd.DataFrame:
     """The tidy estimator table of one model (rule ``aggregate``).
 
     One row per (prompt_set, prompt_id, reward, n, tilt): kl_bon, kl_estimator_mean, kl_alternate,
-    kl_corollary_4_2, expected_reward, win_rate, num_samples, num_outcomes and the tilted
-    min/max of eq. 25 (eq. 133) at that tilt. ``model=None``: see :func:`resolve_model`.
+    kl_corollary_4_2_bound, expected_reward, win_rate (estimates of the model's best-of-n, see
+    ``bonkl.pool``), their bootstrap intervals (``<column>_ci_low``/``_ci_high``), beyond_pool,
+    method, ties, num_samples, num_outcomes, finished_fraction, and the tilted min/max of eq. 25
+    (eq. 133) at that tilt. ``model=None``: see :func:`resolve_model`.
     """
     results = results_dir(root)
     model = resolve_model(model, root)

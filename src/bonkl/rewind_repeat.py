@@ -9,7 +9,7 @@ from . import _validate
 
 
 def rr_pmf(p, q):
-    """Lemma 6.1 with a continuous threshold ``q`` in [0, 1) on the quantile (MATH.md, Section 6).
+    """Lemma 6.1 with a continuous threshold ``q`` in [0, 1) on the quantile (docs/MATH.md, Section 6).
 
     Accept when ``U = F^-(y) + V pi(y) >= q`` with ``V ~ Uniform(0, 1)``:
     ``pi_rr(y_i) = max(0, F_i - max(F_{i-1}, q)) / (1 - q)``; at ``q = F^-(y_j)`` it is eq. 40.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
-from ._validate import top_mass
-from .bon import bon_pmf
+from .bon import bon_pmf, top_mass
 
 
 def calibrated_reward(p):

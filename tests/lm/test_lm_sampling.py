@@ -209,3 +209,33 @@ def test_long_run_matches_full_rescoring(setup, capsys):
     want = score_sequences(model, prompt, frame["token_ids"].tolist())
     assert np.abs(frame["logprob"] - want).max() < 1e-5
     assert "sampling" in capsys.readouterr().err  # the progress bar
+
+
+def test_shared_prefix_attention_equals_full_attention(tiny):
+    """Attention over (shared prompt columns, own masked columns) is attention over each row's
+    prompt + own columns, computed one row at a time by the model's reference formula."""
+    from bonkl.lm.sampling import _shared_prefix_attention
+
+    model, _ = tiny
+    attn = model.model.layers[0].self_attn
+    gen = torch.Generator().manual_seed(0)
+    rows, kv, prompt, own, dim = 5, attn.config.num_key_value_heads, 7, 6, attn.head_dim
+    heads = attn.config.num_attention_heads
+    query = torch.randn(rows, heads, 1, dim, generator=gen)
+    prefix = [(torch.randn(kv, prompt, dim, generator=gen), torch.randn(kv, prompt, dim, generator=gen))]
+    keys, values = torch.randn(2, rows, kv, own, dim, generator=gen)
+    pad = torch.tensor([0, 1, 3, 6, 2])
+    mask = torch.arange(own) >= pad[:, None]
+    out, _ = _shared_prefix_attention(attn, query, keys, values, None, bonkl_prefix=prefix, bonkl_mask=mask)
+    for r in range(rows):
+        k = torch.cat([prefix[0][0], keys[r][:, pad[r]:]], dim=1).repeat_interleave(heads // kv, 0)
+        v = torch.cat([prefix[0][1], values[r][:, pad[r]:]], dim=1).repeat_interleave(heads // kv, 0)
+        want = torch.softmax(query[r] @ k.transpose(1, 2) * attn.scaling, dim=-1) @ v  # [H, 1, D]
+        assert torch.allclose(out[r, 0], want[:, 0], atol=1e-6)
+
+
+def test_model_attention_setting_restored(setup):
+    model, tokenizer, prompt, _ = setup
+    before = model.config._attn_implementation
+    sample_responses(model, tokenizer, prompt, 10, MAX_NEW, seed=1, batch_size=4)
+    assert model.config._attn_implementation == before

@@ -1,4 +1,4 @@
-"""The mathematics suite: every formula of /work/shared/paper/MATH.md against an independent computation.
+"""The mathematics suite: every formula of docs/MATH.md against an independent computation.
 
 Shared references and strategies live in ``mpref.py`` beside this file; this directory is put on
 ``sys.path`` here so that ``import mpref`` works whatever pytest's import mode.

@@ -3,7 +3,7 @@
 (A plain module rather than conftest.py, so that test modules import it by a name no other
 directory's conftest.py can shadow; conftest.py puts this directory on ``sys.path``.)
 
-Every reference below is written straight from /work/shared/paper/MATH.md in mpmath, with plain
+Every reference below is written straight from docs/MATH.md in mpmath, with plain
 powers and differences, and shares no code with ``bonkl``. The working precision is chosen per
 call from the data (:func:`digits_for`) and every reference is evaluated twice, at that precision
 and 30 digits above it; the two must agree, so a reference that lost its digits fails loudly
@@ -89,7 +89,7 @@ def digits_for(p=None, n=1.0, eps=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# mpmath references, written from MATH.md (inputs are float64 values, taken exactly)
+# mpmath references, written from docs/MATH.md (inputs are float64 values, taken exactly)
 
 
 def mp_masses(p):

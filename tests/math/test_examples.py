@@ -120,7 +120,7 @@ def test_example_3_optimal_closed_form_matches_integral(beta):
 
 
 def ref_example3_optimal_formula(beta):
-    """MATH.md's closed form, literally, for tilts too sharp to integrate numerically."""
+    """docs/MATH.md's closed form, literally, for tilts too sharp to integrate numerically."""
     lam = 1 / mp.mpf(float(beta))
     win = 1 / (1 - mp.exp(-lam)) - 1 / lam
     return [mp.log(lam / (mp.exp(lam) - 1)) + lam * win, win]

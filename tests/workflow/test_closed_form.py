@@ -52,7 +52,7 @@ def test_fig01_is_eq5_against_n(built):
     a = 0.5**n
     khat = a * (np.log(n) - (n - 1) / n + (n - 1) * np.log(0.5)) + (1 - a) * np.log((1 - a) / 0.5)
     np.testing.assert_allclose(t["kl_estimator_mean"], khat, rtol=1e-12, atol=1e-15)
-    # MATH.md: eq. 25 tracks the exact KL to within 2^-n (log n - (n-1)/n); the exact KL is below log 2.
+    # docs/MATH.md: eq. 25 tracks the exact KL to within 2^-n (log n - (n-1)/n); the exact KL is below log 2.
     assert np.all(np.abs(t["kl_estimator_mean"] - t["kl_exact"]) <= x * t["kl_bon"] + 1e-12)
     assert np.all(t["kl_exact"] <= math.log(2)) and np.all(t["kl_exact"] <= t["kl_bon"] + 1e-15)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,23 +39,32 @@ def test_samples_table_has_the_promised_columns(built):
 
 
 def test_estimates_match_an_independent_pool_computation(built):
-    """Recompute Figure 4's numbers for one prompt from the samples, with bonkl's formulas directly."""
+    """Recompute Figure 4's numbers for one prompt from the samples, with integer subset counts
+    (math.comb) and bonkl's per-draw formulas: the unbiased average over all n-subsets of the pool."""
     samples = pd.read_parquet(built.path(f"{ROOT}/samples/alpaca/P1.parquet"))
     keys = samples["token_ids"].map(tuple)
     outcomes = samples.groupby(keys).agg(count=("logprob", "size"), logprob=("logprob", "first"))
-    # loglik reward: order by logprob; ties (equal logprob) by the key, as bonkl.pool documents.
-    outcomes = outcomes.reset_index(names="key").assign(key=lambda f: f["key"].map(lambda k: " ".join(map(str, k))))
-    outcomes = outcomes.sort_values(["logprob", "key"])
-    mass = outcomes["count"].to_numpy() / len(samples)
+    outcomes = outcomes.sort_values("logprob")  # loglik reward; equal values tie (broken at random)
     eps = np.exp(outcomes["logprob"].to_numpy())
+    level = np.unique(outcomes["logprob"].to_numpy(), return_inverse=True)[1]
+    level_draws = np.bincount(level, weights=outcomes["count"].to_numpy()).astype(int)
+    level_eps = np.bincount(level, weights=eps)
+    size = len(samples)
     figure = pd.read_csv(built.path("results/figures/fig04_alpaca_loglik.csv")).query("prompt_id == 'P1'")
     for _, row in figure.iterrows():
-        pin = bonkl.bon_pmf(mass, row["n"])
-        assert row["kl_bon"] == pytest.approx(bonkl.kl_bon(row["n"]), rel=1e-12)
-        assert row["kl_estimator_mean"] == pytest.approx(pin @ bonkl.kl_estimator(eps, row["n"]), rel=1e-9, abs=1e-12)
-        assert row["kl_alternate"] == pytest.approx(pin @ bonkl.kl_alternate(eps, row["n"]), rel=1e-9, abs=1e-12)
-        cdf = np.clip(np.cumsum(mass), eps, 1.0)  # the pool's empirical CDF (Corollary 4.2)
-        assert row["kl_corollary_4_2"] == pytest.approx(pin @ bonkl.kl_log_ratio(eps, cdf, row["n"]), rel=1e-9, abs=1e-12)
+        n = int(row["n"])
+        upper = np.cumsum(level_draws)
+        level_weight = np.array([(comb(int(a), n) - comb(int(a - m), n)) / comb(size, n)
+                                 for a, m in zip(upper, level_draws)])
+        pin = level_weight[level] * outcomes["count"].to_numpy() / level_draws[level]
+        assert row["kl_bon"] == pytest.approx(bonkl.kl_bon(n), rel=1e-12)
+        assert row["kl_estimator_mean"] == pytest.approx(pin @ bonkl.kl_estimator(eps, n), rel=1e-9, abs=1e-12)
+        assert row["kl_alternate"] == pytest.approx(pin @ bonkl.kl_alternate(eps, n), rel=1e-9, abs=1e-12)
+        above = np.append(np.cumsum(level_eps[::-1])[::-1][1:], 0.0)  # samples' mass ranked above
+        mass, cdf = level_eps[level], np.maximum(1 - above, level_eps)[level]
+        bound = max(pin @ bonkl.kl_log_ratio(mass, cdf, n), 0.0)
+        assert row["kl_corollary_4_2_bound"] == pytest.approx(bound, rel=1e-9, abs=1e-12)
+        assert row["kl_corollary_4_2_bound"] <= row["kl_alternate"] + 1e-12
         values = bonkl.kl_estimator(eps, row["n"])
         assert row["kl_estimator_tilted_min"] == pytest.approx(bonkl.tilted_mean(values, -LM_BAND, pin), rel=1e-9, abs=1e-12)
         assert row["kl_estimator_tilted_max"] == pytest.approx(bonkl.tilted_mean(values, LM_BAND, pin), rel=1e-9, abs=1e-12)
@@ -65,7 +76,8 @@ def test_estimates_match_an_independent_pool_computation(built):
 def test_neg_length_and_chrf_rewards(built):
     samples = pd.read_parquet(built.path(f"{ROOT}/samples/translation/P1.parquet"))
     length = pd.read_parquet(built.path(f"{ROOT}/rewards/translation/P1/neg_length.parquet"))
-    assert (length["reward"].to_numpy() == -samples["num_tokens"].to_numpy()).all()
+    cut = ~samples["finished"].to_numpy()
+    assert (length["reward"].to_numpy() == -(samples["num_tokens"].to_numpy() + cut)).all()
     chrf = pd.read_parquet(built.path(f"{ROOT}/rewards/translation/P1/chrf.parquet"))
     assert chrf["reward"].between(0, 100).all()
 

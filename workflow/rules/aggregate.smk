@@ -5,7 +5,7 @@ rule aggregate:
     input:
         estimates=LM_PLAN.estimate_files("estimates"),
         distributions=LM_PLAN.estimate_files("distribution"),
-        code=package_code("tilted.py", "pool.py", "pipeline/estimate_step.py"),
+        code=script_code("aggregate.py"),
     output:
         report(f"{LM_ROOT}/tables/estimates.csv", category="Language model", caption="../report/lm_table.rst"),
     log:

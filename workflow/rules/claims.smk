@@ -11,7 +11,7 @@ rule claims:
 
 rule claims_table:
     input:
-        code=package_code("claims.py"),
+        code=script_code("claims_table.py"),
     output:
         csv=report("results/tables/claims.csv", caption="../report/claims.rst", category="Claims"),
         markdown="results/tables/claims.md",

@@ -4,7 +4,7 @@
 # results/figures/figNN_<what>.csv (params: only that figure's config section), and
 # `figNN_plot` draws the PDF and PNG from that CSV (params: only plotting options). Changing a
 # plot option redraws one figure; changing a figure's settings recomputes and redraws it alone.
-# `input: code=package_code(...)` lists the bonkl modules each script uses (Snakemake does not
+# `input: code=script_code(...)` lists the bonkl modules each script uses (Snakemake does not
 # track imported modules by itself; see common.smk): editing one reruns the rules that use it.
 
 CLOSED_FORM_FIGURES = [
@@ -15,12 +15,13 @@ CLOSED_FORM_FIGURES = [
     "fig07_example2_simplex",
     "fig08_example2_tradeoff",
     "fig09_example3_tradeoff",
+    "fig13_beyond_paper",  # not in the paper: other selection rules and divergences
 ]
 TARGETS["closed_form"] = [f for stem in CLOSED_FORM_FIGURES for f in figure_outputs(stem)]
 
 check_closed_form_config(config)
 
-PLOT_CODE = package_code("plotting/closed_form.py", data=["plotting/bonkl.mplstyle"])
+PLOT_CODE = script_code("plot_figure.py", data=["plotting/bonkl.mplstyle"])
 
 
 rule closed_form:
@@ -33,7 +34,7 @@ rule closed_form:
 
 rule fig01_data:
     input:
-        code=package_code("examples.py", "kl.py", "estimators.py", "pipeline/grids.py"),
+        code=script_code("fig01_example1_kl.py"),
     output:
         "results/figures/fig01_example1_kl.csv",
     log:
@@ -64,7 +65,7 @@ rule fig01_plot:
 
 rule fig02_data:
     input:
-        code=package_code("kl.py", "estimators.py", "pipeline/grids.py"),
+        code=script_code("fig02_uniform_kl.py"),
     output:
         "results/figures/fig02_uniform_kl.csv",
     log:
@@ -95,7 +96,7 @@ rule fig02_plot:
 
 rule fig03_data:
     input:
-        code=package_code("kl.py", "estimators.py", "tilted.py", "pipeline/grids.py"),
+        code=script_code("fig03_top_outcomes_kl.py"),
     output:
         "results/figures/fig03_top_outcomes_kl.csv",
     log:
@@ -126,7 +127,7 @@ rule fig03_plot:
 
 rule fig06_data:
     input:
-        code=package_code("examples.py", "win_rate.py", "pipeline/grids.py"),
+        code=script_code("fig06_example1_tradeoff.py"),
     output:
         "results/figures/fig06_example1_tradeoff.csv",
     log:
@@ -157,7 +158,7 @@ rule fig06_plot:
 
 rule example2_data:
     input:
-        code=package_code("bon.py", "rewind_repeat.py", "optimal.py", "win_rate.py"),
+        code=script_code("example2_policies.py"),
     output:
         simplex="results/figures/fig07_example2_simplex.csv",
         tradeoff="results/figures/fig08_example2_tradeoff.csv",
@@ -204,7 +205,7 @@ rule fig08_plot:
 
 rule fig09_data:
     input:
-        code=package_code("examples.py"),
+        code=script_code("fig09_example3_tradeoff.py"),
     output:
         "results/figures/fig09_example3_tradeoff.csv",
     log:
@@ -226,5 +227,36 @@ rule fig09_plot:
         "logs/closed_form/fig09_plot.log",
     params:
         options=plot_options("fig09_example3_tradeoff"),
+    script:
+        "../scripts/plot_figure.py"
+
+
+# ------------------------------------------------- Figure 13 (beyond the paper, Mroueh 2024 bounds)
+
+
+rule fig13_data:
+    input:
+        code=script_code("fig13_beyond_paper.py"),
+    output:
+        "results/figures/fig13_beyond_paper.csv",
+    log:
+        "logs/closed_form/fig13_data.log",
+    params:
+        settings=config["beyond_paper"],
+    script:
+        "../scripts/fig13_beyond_paper.py"
+
+
+rule fig13_plot:
+    input:
+        table="results/figures/fig13_beyond_paper.csv",
+        code=PLOT_CODE,
+    output:
+        png=report("results/figures/fig13_beyond_paper.png", caption="../report/fig13.rst", category="Beyond the paper"),
+        pdf="results/figures/fig13_beyond_paper.pdf",
+    log:
+        "logs/closed_form/fig13_plot.log",
+    params:
+        options=plot_options("fig13_beyond_paper"),
     script:
         "../scripts/plot_figure.py"

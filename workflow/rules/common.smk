@@ -29,10 +29,11 @@ def figure_outputs(stem, extensions=("png", "pdf", "csv")):
 # ---------------------------------------------------------------------------------------------
 # Code dependencies. Snakemake reruns a job when its `script:` changes, but it does not see the
 # modules that script imports. So every rule that calls bonkl lists the package modules it uses
-# as `input: code=package_code(...)`: an edit to one of them (a newer file) reruns exactly the
-# rules that use it. package_code follows the package's own relative imports, so naming the
-# module a script calls is enough. bonkl/__init__.py is left out on purpose: it only re-exports,
-# and a new export must not rerun everything.
+# as `input: code=script_code("<its script>")`: an edit to one of them (a newer file) reruns
+# exactly the rules that use it. script_code reads the script's own imports and follows the
+# package's imports from there (every form, at any depth; tests/faults/test_code_dependencies.py
+# checks it against Python's modulefinder on the real package). bonkl/__init__.py is left out on
+# purpose: it only re-exports, and a new export must not rerun everything.
 # ---------------------------------------------------------------------------------------------
 PACKAGE_DIR = Path(bonkl.__file__).resolve().parent
 
@@ -46,10 +47,29 @@ def _shown(path):
         return str(path)
 
 
+def _module_file(dotted):
+    """The file of a module named ``bonkl.a.b`` (or None)."""
+    parts = dotted.split(".")
+    if parts[0] != PACKAGE_DIR.name:
+        return None
+    target = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def _relative_imports(path):
-    """Package files one module imports: ``from . import x``, ``from .x import y``, ``import bonkl``..."""
+    """Package files one module imports, in every form the package uses, at any depth (inside
+    functions too): ``from . import x``, ``from .x import y``, ``from ..lm.x import y``,
+    ``import bonkl.x``, ``from bonkl.x import y``, and lazy imports by name
+    (``importlib.import_module("bonkl.lm.x")``: any string constant that is a dotted bonkl module name)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value \
+                and " " not in node.value and _module_file(node.value):
+            found.append(_module_file(node.value))
+            continue
         if isinstance(node, ast.Import):  # "import bonkl", "import bonkl.kl"
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -84,6 +104,15 @@ def _relative_imports(path):
     return found
 
 
+def script_code(script, data=()):
+    """The bonkl files a workflow script (``workflow/scripts/<script>``) imports, followed through
+    the package: what a rule running that script depends on. Derived from the script itself, so
+    a rule cannot forget a module its script uses."""
+    path = Path(workflow.basedir) / "workflow" / "scripts" / script
+    modules = [str(p.relative_to(PACKAGE_DIR)) for p in _relative_imports(path)]
+    return package_code(*modules, data=data)
+
+
 def package_code(*modules, data=()):
     """The files of bonkl (paths like "kl.py", "plotting/closed_form.py") that a rule's script
     uses, with every module they import from the package, and any data files (``data``)."""
@@ -101,6 +130,109 @@ def package_code(*modules, data=()):
     # itself out (it only re-exports; adding an export must not rerun every rule).
     files = sorted(p for p in seen if p != PACKAGE_DIR / "__init__.py") + [PACKAGE_DIR / name for name in data]
     return [_shown(p) for p in files]
+
+
+# ---------------------------------------------------------------------------------------------
+# Config preparation, before validation (the Snakefile calls prepare_config):
+# - Values given on the command line arrive as text: `--config 'lm={sampling: {num_samples: 64}}'`
+#   gives the string "64" (Snakemake reads nested values with YAML's BaseLoader). Each string is
+#   converted to the type the schema asks for at that key (integer, number, boolean, null, or a
+#   list of them); a string the schema allows is left alone. Dotted keys
+#   (`--config lm.sampling.num_samples=64`) are refused by Snakemake itself: nest them as above.
+# - Config files merge into config/config.yaml key by key, mappings recursively, so a file cannot
+#   drop an entry of a default mapping by leaving it out. Setting the entry to null drops it:
+#   `lm: {prompt_sets: {alpaca: null, translation: null, mine: my_prompts.yaml}}` replaces the
+#   default prompt sets with `mine`; dropping a prompt set also drops its lm.rewards entry and the
+#   lm.figures that plot it.
+# ---------------------------------------------------------------------------------------------
+def _schema_at(schema, root):
+    while isinstance(schema, dict) and "$ref" in schema:
+        target = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema if isinstance(schema, dict) else {}
+
+
+def _types(schema):
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    for option in schema.get("oneOf", []) + schema.get("anyOf", []):
+        types += _types(option)
+    return types or (["string"] if any(isinstance(v, str) for v in schema.get("enum", [])) else [])
+
+
+def _from_text(text, types):
+    """``text`` as the first of ``types`` it reads as; ``text`` itself if none."""
+    import yaml
+
+    lowered = text.strip().lower()
+    for kind in types:
+        if kind == "null" and lowered in ("null", "none", "~"):
+            return None
+        if kind == "boolean" and lowered in ("true", "false"):
+            return lowered == "true"
+        if kind in ("integer", "number"):
+            for parse in (int, float) if kind == "number" else (int,):
+                try:
+                    return parse(text)
+                except ValueError:
+                    pass
+            if kind == "integer":
+                try:
+                    value = float(text)
+                    if value.is_integer():
+                        return int(value)
+                except ValueError:
+                    pass
+        if kind in ("array", "object"):
+            try:
+                value = yaml.safe_load(text)
+            except yaml.YAMLError:
+                continue
+            if isinstance(value, list if kind == "array" else dict):
+                return value
+    return text
+
+
+def _coerce(value, schema, root):
+    schema = _schema_at(schema, root)
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for key in list(value):
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if value[key] is None and sub is not None and key not in props:
+                del value[key]  # null drops an entry of a user-keyed mapping (see above)
+            elif sub is not None:
+                value[key] = _coerce(value[key], sub, root)
+        return value
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [_coerce(v, items, root) for v in value] if isinstance(items, dict) else value
+    if isinstance(value, str):
+        types = _types(schema)
+        if "null" in types and value.strip().lower() in ("null", "~"):
+            return None  # --config 'lm={model: {gguf_file: null}}' (no file is called "null")
+        if types and "string" not in types:
+            parsed = _from_text(value, types)
+            return _coerce(parsed, schema, root) if isinstance(parsed, (list, dict)) else parsed
+    return value
+
+
+def prepare_config(config, schema_file):
+    """Type command-line values by the schema and apply null removals, in place (see above)."""
+    import yaml
+
+    root = yaml.safe_load(Path(schema_file).read_text())
+    lm = config.get("lm") if isinstance(config.get("lm"), dict) else {}
+    dropped = [name for name, path in (lm.get("prompt_sets") or {}).items() if path is None]
+    _coerce(config, root, root)
+    for name in dropped:
+        if isinstance(lm.get("rewards"), dict):
+            lm["rewards"].pop(name, None)
+        if isinstance(lm.get("figures"), dict):
+            for stem in [s for s, f in lm["figures"].items() if isinstance(f, dict) and f.get("prompt_set") == name]:
+                del lm["figures"][stem]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,6 +254,9 @@ def config_error(error):
         message += f". Allowed keys at {where}: {', '.join(sorted(schema.get('properties', {})))}"
     elif schema.get("description"):
         message += f" ({where}: {schema['description']})"
+    if cause.validator == "type" and isinstance(cause.instance, str):
+        message += (". A value given with --config is text unless it reads as the type asked for; "
+                    "nest keys as --config 'lm={sampling: {num_samples: 64}}'")
     schema_file = "workflow/schemas/config.schema.yaml"
     return WorkflowError(f"{message}.\nEvery key, its range and its default: {schema_file}")
 

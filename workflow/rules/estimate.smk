@@ -1,11 +1,12 @@
-# Stage 4 (language model): exact best-of-n estimators over each pool (Lemma 2.3; no Monte Carlo).
+# Stage 4 (language model): estimates of the model's best-of-n from each pool (unbiased over the
+# pool's n-subsets by default; exact sums, no Monte Carlo), with bootstrap intervals.
 
 
 rule estimate:
     input:
         samples=f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
         rewards=f"{LM_ROOT}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet",
-        code=package_code("pool.py", "bon.py", "estimators.py", "win_rate.py", "_logspace.py", "pipeline/estimate_step.py"),
+        code=script_code("estimate.py"),
     output:
         estimates=f"{LM_ROOT}/estimates/{{prompt_set}}/{{prompt_id}}/{{reward}}.estimates.parquet",
         distribution=f"{LM_ROOT}/estimates/{{prompt_set}}/{{prompt_id}}/{{reward}}.distribution.parquet",
@@ -13,5 +14,6 @@ rule estimate:
         f"logs/lm/{LM_NAME}/estimate/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
     params:
         n=config["lm"]["n"],
+        estimate=config["lm"]["estimate"],
     script:
         "../scripts/estimate.py"

@@ -10,7 +10,7 @@ rule lm:
 rule lm_figure_data:
     input:
         table=f"{LM_ROOT}/tables/estimates.csv",
-        code=package_code("plotting/estimates.py"),
+        code=script_code("lm_figure_data.py"),
     output:
         "results/figures/{lm_figure}.csv",
     log:
@@ -27,7 +27,7 @@ rule lm_figure_data:
 rule lm_figure_plot:
     input:
         csv="results/figures/{lm_figure}.csv",
-        code=package_code("plotting/estimates.py", data=["plotting/bonkl.mplstyle"]),
+        code=script_code("plot_lm_figure.py", data=["plotting/bonkl.mplstyle"]),
     output:
         png=report("results/figures/{lm_figure}.png", category="Language model", caption="../report/lm_figure.rst"),
         pdf="results/figures/{lm_figure}.pdf",

@@ -1,18 +1,19 @@
 # Stage 2 (language model): a pool of exact reference samples per prompt.
 # Resources are declared so an executor plugin (SLURM, Kubernetes) can place the job on a GPU node.
+# lm.model.batch_size is not a param: the samples do not depend on it, so changing it must not
+# redraw them (the script reads it from the config).
 
 
 rule sample:
     input:
         MODEL_FILES,
-        package_code("lm/load.py", "lm/prompts.py", "lm/sampling.py", "pipeline/sample_step.py"),
+        script_code("sample.py"),
     output:
         f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
     log:
         f"logs/lm/{LM_NAME}/sample/{{prompt_set}}/{{prompt_id}}.log",
     params:
         model=lm_model_spec(),
-        batch_size=config["lm"]["model"]["batch_size"],
         sampling=config["lm"]["sampling"],
         prompt=lambda w: LM_PLAN.prompt(w.prompt_set, w.prompt_id),
     threads: config["lm"]["resources"]["threads"]

@@ -4,7 +4,7 @@
 rule score:
     input:
         samples=f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
-        code=package_code("lm/rewards.py", "pipeline/estimate_step.py"),
+        code=script_code("score.py"),
     output:
         f"{LM_ROOT}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet",
     log:

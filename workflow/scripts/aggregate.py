@@ -4,12 +4,13 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-import pandas as pd
-
 from bonkl.pipeline.atomic import write_table
 from bonkl.pipeline.estimate_step import aggregate
+from bonkl.pipeline.intermediates import one_line_errors, read_intermediate
 
-table = aggregate([pd.read_parquet(path) for path in snakemake.input.estimates],
-                  [pd.read_parquet(path) for path in snakemake.input.distributions],
+one_line_errors()
+
+table = aggregate([read_intermediate(path, ["n"]) for path in snakemake.input.estimates],
+                  [read_intermediate(path, ["n"]) for path in snakemake.input.distributions],
                   snakemake.params.labels, snakemake.params.tilts)
 write_table(table, snakemake.output[0])

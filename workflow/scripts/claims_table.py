@@ -9,12 +9,10 @@ import sys
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 import time
-from pathlib import Path
-
 import pandas as pd
 
 from bonkl.claims import run_claims, to_markdown
-from bonkl.pipeline.atomic import atomic_path, write_table
+from bonkl.pipeline.atomic import write_table, write_text
 
 settings = snakemake.params.settings
 started = time.perf_counter()
@@ -22,8 +20,7 @@ table = run_claims(settings["num_models"], settings["seed"], settings["mc_draws"
 elapsed = time.perf_counter() - started
 
 write_table(table, snakemake.output.csv)
-with atomic_path(snakemake.output.markdown) as partial:
-    Path(partial).write_text(to_markdown(table))
+write_text(to_markdown(table), snakemake.output.markdown)
 
 violations = int(table["violations"].sum())
 with pd.option_context("display.max_colwidth", 200, "display.width", 250):

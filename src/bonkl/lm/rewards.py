@@ -5,12 +5,14 @@ Each reward takes the samples frame of ``bonkl.lm.sampling.sample_responses`` (c
 float64 array, one value per row. No torch needed.
 
 * ``loglik``: the response's log-likelihood under the reference model (= ``logprob``);
-* ``neg_length``: minus the number of generated tokens (end-of-sequence token included);
+* ``neg_length``: minus the number of generated tokens (end-of-sequence token included). A sample
+  cut at the token cap has no length yet, only "longer than the cap": it gets ``-(cap + 1)``, below
+  every finished sample and tied with every other cut one (best-of-n then breaks the tie);
 * ``chrf``: sacrebleu's sentence chrF (0-100) of ``text`` against the reference translation.
 
-Ties (frequent for ``neg_length``) are broken where the outcomes are ordered, in ``bonkl.pool``:
-by the log-probability (the more likely sample ranks higher), then by the sample key (the token ids
-as text). Only identical sequences stay tied, and they are one outcome.
+Ties (frequent for ``neg_length``) are broken where best-of-n is taken, in ``bonkl.pool``: uniformly
+at random by default, as ``argmax`` over i.i.d. draws does (``ties="logprob"`` ranks the likelier
+sample higher instead).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ def loglik(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
 
 
 def neg_length(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
-    return -samples["num_tokens"].to_numpy(dtype=np.float64)
+    length = samples["num_tokens"].to_numpy(dtype=np.float64)
+    cut = ~samples["finished"].to_numpy(dtype=bool)
+    return -(length + cut)  # a cut sample has num_tokens == cap: "longer than the cap" is cap + 1
 
 
 def chrf(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:

@@ -6,13 +6,15 @@ already ended. Here every token is drawn from the softmax of the model's raw flo
 nothing else (temperature 1), and the batch is kept full:
 
 * one forward pass over the prompt (all samples share it), whose last logits give every sample's
-  first token and whose key/value cache seeds every row;
-* a KV-cache decode loop over up to ``batch_size`` rows; a row that ends (end-of-sequence token or
-  ``max_new_tokens``) is refilled at once with the next sample: its slot gets the prompt's cache,
-  left-padded (masked) to the batch's cache length, and its own position ids. Columns no row
-  needs any more are trimmed from the left, so the cache stays at most prompt + max_new_tokens
-  long. Once no sample is left, ended rows idle until a quarter of the batch does, then the live
-  rows are copied out;
+  first token; its key/value cache is kept ONCE, not copied per row;
+* a KV-cache decode loop over up to ``batch_size`` rows, whose attention (``_shared_prefix_attention``)
+  attends to the shared prompt keys with one matrix product over all rows and to each row's own
+  generated keys, under one softmax: the same sum as attention over prompt + row, without reading
+  the prompt's cache once per row (on a CPU, reading the cache cost more than the attention's
+  arithmetic). A row that ends (end-of-sequence token or ``max_new_tokens``) is refilled at once
+  with the next sample: its generated columns so far are masked and it gets its own position ids.
+  Columns no row needs any more are trimmed from the left. Once no sample is left, ended rows idle
+  until a quarter of the batch does, then the live rows are copied out;
 * the cache layers write each step's column into a preallocated buffer (``_BufferLayer``) instead
   of re-copying the whole cache every step as ``DynamicLayer`` does;
 * tokens are drawn by inverting the CDF (float64 sums, see ``sample_tokens``) at uniforms that
@@ -37,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from transformers import DynamicCache
+from transformers import AttentionInterface, AttentionMaskInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
 BLOCK = 16  # vocabulary block of the two-level CDF search (see sample_tokens)
@@ -178,15 +180,58 @@ class _BufferLayer(DynamicLayer):
 
 
 class _BufferCache(DynamicCache):
-    """A DynamicCache of ``_BufferLayer``s, all full-attention (no sliding-window layers), so that
-    every column stays and row slots can be rewritten."""
+    """A DynamicCache of ``_BufferLayer``s holding each row's generated columns only, all
+    full-attention (no sliding-window layers), so that every column stays and row slots can be
+    rewritten. The prompt's columns are kept once, in ``_Decoder.prefix``."""
 
     def __init__(self):
         Cache.__init__(self, layer_class_to_replicate=_BufferLayer)
 
 
+ATTENTION = "bonkl_shared_prefix"
+
+
+def _shared_prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0,
+                             softcap=None, bonkl_prefix=None, bonkl_mask=None, **kwargs):
+    """Attention of one new token per row over the shared prompt columns and the row's own columns.
+
+    ``query`` is [R, H, 1, D]; ``key``/``value`` [R, KV, L, D] the rows' generated columns, of which
+    ``bonkl_mask`` ([R, L], bool) says which belong to the row; ``bonkl_prefix[layer]`` the prompt's
+    keys and values ([KV, P, D]). Scores against the prompt are one matrix product per key/value
+    head over all rows and query heads; both score blocks go through one softmax (float32), with
+    the optional soft-cap (Gemma 2) applied as eager attention does. Returns [R, 1, H, D].
+    """
+    if query.shape[2] != 1 or dropout:
+        raise RuntimeError("shared-prefix attention decodes one token per row, without dropout")
+    prefix_keys, prefix_values = bonkl_prefix[module.layer_idx]
+    rows, heads, _, dim = query.shape
+    kv, prompt = prefix_keys.shape[0], prefix_keys.shape[1]
+    group = heads // kv  # query heads per key/value head (as repeat_kv pairs them)
+    q = query.reshape(rows, kv, group, dim)
+    by_head = q.transpose(0, 1).reshape(kv, rows * group, dim)
+    scores = torch.cat([torch.bmm(by_head, prefix_keys.transpose(1, 2)).view(kv, rows, group, prompt)
+                        .transpose(0, 1), torch.matmul(q, key.transpose(2, 3))], dim=-1)
+    scores.mul_(module.scaling if scaling is None else scaling)
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap).mul_(softcap)
+    scores[..., prompt:].masked_fill_(~bonkl_mask[:, None, None, :], -torch.inf)
+    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    out = torch.matmul(probs[..., prompt:], value)
+    shared = probs[..., :prompt].transpose(0, 1).reshape(kv, rows * group, prompt)
+    out += torch.bmm(shared, prefix_values).view(kv, rows, group, dim).transpose(0, 1)
+    return out.reshape(rows, 1, heads, dim), None
+
+
+AttentionInterface.register(ATTENTION, _shared_prefix_attention)
+AttentionMaskInterface.register(ATTENTION, lambda *args, **kwargs: None)  # masks are ours (bonkl_mask)
+
+
 class _Decoder:
-    """The rows being decoded and the KV cache they share (see the module docstring)."""
+    """The rows being decoded and the KV cache they share (see the module docstring).
+
+    Row ``r``'s generated columns are the cache columns ``pad[r]:`` (of ``length``); its next
+    token sits at position ``prompt_len + length - pad[r]``.
+    """
 
     def __init__(self, model, prompt_ids, max_new_tokens, eos, seed):
         self.model, self.seed = model, seed
@@ -199,11 +244,12 @@ class _Decoder:
         if window and self.prompt_len + max_new_tokens >= window:
             raise NotImplementedError(f"prompt + max_new_tokens ({self.prompt_len + max_new_tokens}) "
                                       f"must stay below the sliding window ({window})")
-        self.cache = _BufferCache()
         prompt = torch.tensor([list(prompt_ids)], device=self.device)
-        out = model(input_ids=prompt, use_cache=True, logits_to_keep=1, **{self.cache_kwarg: self.cache})
+        cache = DynamicCache(config=model.config)
+        out = model(input_ids=prompt, use_cache=True, logits_to_keep=1, **{self.cache_kwarg: cache})
         self.first_logits = out.logits[:, -1].float()
-        self.prompt_kv = [(layer.keys.clone(), layer.values.clone()) for layer in self.cache.layers]
+        self.prefix = [(layer.keys[0].contiguous(), layer.values[0].contiguous()) for layer in cache.layers]
+        self.cache = _BufferCache()
         self.rows = 0
 
     def first_tokens(self, indices):
@@ -214,27 +260,29 @@ class _Decoder:
         return u, tokens, logprobs
 
     def start(self, ids, u, tokens, logprobs):
-        """The first batch: the prompt's cache repeated once per row."""
-        self.cache.batch_repeat_interleave(len(ids))
+        """The first batch: no generated columns yet."""
         self.ids, self.u, self.lp = ids, u, logprobs
         self.tokens = torch.zeros(len(ids), self.max_new, dtype=torch.long, device=self.device)
         self.tokens[:, 0] = tokens
         self.count = torch.ones(len(ids), dtype=torch.long, device=self.device)
         self.pad = torch.zeros(len(ids), dtype=torch.long, device=self.device)
         self.live = torch.ones(len(ids), dtype=torch.bool, device=self.device)
-        self.length = self.prompt_len
+        self.length = 0
         self.rows = len(ids)
 
     def step(self):
         """One decode step for every row; returns the mask of live rows that just ended."""
         arange = torch.arange(self.rows, device=self.device)
         inputs = self.tokens[arange, self.count - 1].unsqueeze(1)
-        positions = (self.length - self.pad).unsqueeze(1)
-        mask = None
-        if bool(self.pad.any()):
-            mask = torch.arange(self.length + 1, device=self.device) >= self.pad.unsqueeze(1)
-        out = self.model(input_ids=inputs, attention_mask=mask, position_ids=positions,
-                         use_cache=True, **{self.cache_kwarg: self.cache})
+        positions = (self.prompt_len + self.length - self.pad).unsqueeze(1)
+        mask = torch.arange(self.length + 1, device=self.device) >= self.pad.unsqueeze(1)
+        attention = self.model.config._attn_implementation
+        self.model.config._attn_implementation = ATTENTION
+        try:
+            out = self.model(input_ids=inputs, position_ids=positions, use_cache=True,
+                             bonkl_prefix=self.prefix, bonkl_mask=mask, **{self.cache_kwarg: self.cache})
+        finally:
+            self.model.config._attn_implementation = attention
         self.length += 1
         tokens, logprobs = sample_tokens(out.logits[:, -1].float(), self.u[arange, self.count])
         self.tokens[arange, self.count] = tokens
@@ -245,19 +293,15 @@ class _Decoder:
         return ended
 
     def refill(self, slots, ids, u, tokens, logprobs):
-        """Put new samples into ``slots``: the prompt's cache at the right end, masked padding before."""
-        start = self.length - self.prompt_len
-        for layer, (keys, values) in zip(self.cache.layers, self.prompt_kv):
-            layer.keys[slots, :, start:] = keys
-            layer.values[slots, :, start:] = values
+        """Put new samples into ``slots``: every column so far masked, the prompt shared."""
         self.ids[slots], self.u[slots], self.lp[slots] = ids, u, logprobs
         self.tokens[slots, 0] = tokens
         self.count[slots] = 1
-        self.pad[slots] = start
+        self.pad[slots] = self.length
 
     def retire(self, slots):
-        """Rows left empty once no sample remains: they idle (fully masked, results ignored) until
-        a quarter of the batch idles, then the live rows are copied out. Dropping them at once
+        """Rows left empty once no sample remains: they idle (masked, results ignored) until a
+        quarter of the batch idles, then the live rows are copied out. Dropping them at once
         would copy the whole cache at nearly every step of the tail."""
         self.live[slots] = False
         self.count[slots] = 1
@@ -271,7 +315,7 @@ class _Decoder:
             self.rows = len(rows)
 
     def trim(self):
-        """Drop the cache columns that every row masks (left of the oldest row's prompt)."""
+        """Drop the cache columns that every row masks (left of the oldest row's first token)."""
         trim = int(self.pad.min()) if self.rows else 0
         if trim:
             for layer in self.cache.layers:

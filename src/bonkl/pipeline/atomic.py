@@ -1,32 +1,92 @@
-"""Atomic file writes: a crash or kill never leaves a file that looks complete."""
+"""The package's one atomic writer: a crash, a kill or a failed write never leaves a file that looks
+complete, and never damages the file it was to replace.
+
+Everything bonkl writes (tables, figures, manifests, the fetched model) goes through
+:func:`atomic_path`: the data goes to a hidden sibling, is flushed to disk, and is renamed onto the
+final name only when the whole write succeeded (a rename within one folder is atomic on POSIX).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
+# Table formats by suffix; anything else is refused (never a CSV under a .parquet name).
+TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
+
 
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary sibling path; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary sibling path; move it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         yield partial
+        if not partial.is_file():
+            raise RuntimeError(f"atomic write of {path}: nothing was written")
+        with open(partial, "rb+") as handle:  # on disk before the rename, so a crash cannot swap in an empty file
+            os.fsync(handle.fileno())
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
 
 
+def table_format(path) -> str:
+    """The table format of ``path`` from its suffix, or a ``ValueError`` naming the allowed ones."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise ValueError(f"{path}: cannot tell the table format from the suffix {suffix!r}; "
+                         f"name the file with one of {', '.join(TABLE_FORMATS)}")
+    return suffix
+
+
 def write_table(frame, path) -> None:
-    """Write a DataFrame as Parquet or CSV (by suffix), atomically."""
-    path = Path(path)
+    """Write a DataFrame as CSV, Parquet or JSONL (by suffix), atomically."""
+    suffix = table_format(path)
     with atomic_path(path) as partial:
-        if path.suffix == ".parquet":
+        if suffix == ".parquet":
             frame.to_parquet(partial, index=False)
-        elif path.suffix == ".csv":
+        elif suffix == ".csv":
             frame.to_csv(partial, index=False)
-        else:
-            raise ValueError(f"{path}: write .parquet or .csv")
+        else:  # json, not pandas' to_json: that rounds floats to 15 digits
+            with open(partial, "w", encoding="utf-8") as handle:
+                for record in frame.to_dict(orient="records"):
+                    handle.write(json.dumps(record, default=_plain) + "\n")
+
+
+def _plain(value):
+    """numpy scalars and arrays as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_text(text: str, path) -> None:
+    """Write a text file atomically (UTF-8)."""
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+
+
+def refuse_overwrite(inputs, outputs) -> None:
+    """A ``ValueError`` if an output would replace an input, or two outputs are one file.
+
+    Compares resolved paths, and inode identity where both exist (hard links, symlinks, ``./x``).
+    """
+    def same(a: Path, b: Path) -> bool:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+
+    inputs = [Path(p) for p in inputs if p is not None]
+    outputs = [Path(p) for p in outputs if p is not None]
+    for i, out in enumerate(outputs):
+        for source in inputs:
+            if same(out, source):
+                raise ValueError(f"{out}: the output is the input file {source}; write to another path "
+                                 "(bonkl never overwrites its input)")
+        for other in outputs[:i]:
+            if same(out, other):
+                raise ValueError(f"{out}: given as two different outputs; use two paths")

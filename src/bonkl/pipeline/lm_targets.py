@@ -6,12 +6,9 @@ torch, so building the DAG stays fast (and a GPU job's device is checked on its 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .prompt_sets import load_prompt_set, prompt_by_id
-
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 class LMPlan:
@@ -52,6 +49,18 @@ class LMPlan:
             return [str(Path(model["path"]) / "config.json")]
         return []
 
+    def _check_n(self) -> None:
+        """The unbiased estimate averages over n-subsets of the pool: whole n up to the pool size."""
+        lm = self.lm
+        if lm["estimate"]["method"] != "unbiased":
+            return
+        pool = lm["sampling"]["num_samples"]
+        bad = [n for n in lm["n"] if n != int(n) or n > pool]
+        if bad:
+            raise ValueError(f"config lm.n has {bad}: the unbiased estimate (lm.estimate.method) needs whole "
+                             f"numbers up to lm.sampling.num_samples ({pool}); lower them, draw more samples, "
+                             "or set lm.estimate.method to 'plugin' (past the pool size it describes the pool)")
+
     def check(self) -> None:
         """What the schema cannot see: rewards per set, chrF references, figures, the model path."""
         lm, sets = self.lm, self.sets
@@ -75,14 +84,14 @@ class LMPlan:
                                  f"{spec['prompt_set']!r}; add it to lm.rewards.{spec['prompt_set']}")
         if lm["band_tilt"] not in lm["tilts"]:
             raise ValueError(f"config lm.band_tilt {lm['band_tilt']} must be one of lm.tilts {lm['tilts']}")
+        self._check_n()
         model = lm["model"]
         if model["provide"] == "embedded" and not model["gguf_file"]:
             raise ValueError("config lm.model.provide is 'embedded' but lm.model.gguf_file is null")
-        if model["provide"] == "none":
-            path = Path(model["path"]).expanduser()
-            if not path.exists() and not _HUB_ID.match(model["path"]):
-                raise ValueError(f"config lm.model.path {model['path']!r} is neither a local folder nor a hub "
-                                 "id (org/name); fix it, or set lm.model.provide to 'embedded' or 'tiny'")
-            gguf = model["gguf_file"]
-            if path.is_dir() and gguf and not (path / gguf).is_file():
-                raise ValueError(f"config lm.model.gguf_file {gguf!r} is not in {model['path']!r}")
+        if model["provide"] == "none":  # the same check as the job's, without torch
+            from ..lm.load import check_model_path
+
+            try:
+                check_model_path(model)
+            except FileNotFoundError as error:
+                raise ValueError(f"config {error}, or set lm.model.provide to 'embedded' or 'tiny'") from None

@@ -2,23 +2,34 @@
 
 Each shard has its own seed derived from ``(seed, prompt set, prompt id, shard)``, so the pool is the
 same whether the job ran in one go or was killed and resumed; finished shards are kept and not
-redrawn. A manifest guards against reusing shards drawn with other settings (the batch size is
-not one: the sampler's draws do not depend on it).
+redrawn. A manifest records everything the draws depend on (the model spec and a fingerprint of its
+files, the prompt, the sampling settings, the pool size and a hash of the sampler's code; not the
+batch size, on which the draws do not depend): shards drawn under another manifest are discarded.
+Every shard is checked when read (columns, row count, sample indices, log-probabilities): a corrupt
+or truncated one is reported and drawn again. A lock makes concurrent runs of one job take turns,
+and a run that finds the finished pool with its own manifest reuses it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, write_table
+from .atomic import atomic_path, write_text
 
 SAMPLE_COLUMNS = ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
+SHARD_COLUMNS = SAMPLE_COLUMNS[1:]
+MANIFEST_KEY = b"bonkl.sample_manifest"
+# The code whose behaviour the draws depend on (paths relative to the package).
+SAMPLER_CODE = ("lm/sampling.py", "lm/prompts.py", "lm/load.py")
 
 
 def shard_seed(seed: int, prompt_key: str, shard: int) -> int:
@@ -37,48 +48,166 @@ def canonical_logprob(samples: pd.DataFrame) -> pd.Series:
     return samples.groupby(keys, sort=False)["logprob"].transform("first")
 
 
-def _manifest_matches(shard_dir: Path, manifest: dict) -> bool:
+def model_fingerprint(model_spec: dict) -> list:
+    """Name, size and modification time of the model's files (a local folder or file); a hub id
+    stands for itself. Replacing the weights at the same path then invalidates the shards."""
+    path = Path(os.path.expanduser(str(model_spec.get("path", ""))))
+    if path.is_dir() and model_spec.get("gguf_file"):
+        path = path / model_spec["gguf_file"]
+    files = [path] if path.is_file() else sorted(p for p in path.glob("*") if p.is_file()) if path.is_dir() else []
+    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+
+
+def code_fingerprint() -> str:
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in SAMPLER_CODE:
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
+def sampling_manifest(model_spec: dict, prompt: dict, prompt_key: str, *, num_samples: int,
+                      max_new_tokens: int, seed: int, shard_size: int) -> dict:
+    """Everything a pool depends on (see the module docstring)."""
+    return {"model": model_spec, "model_files": model_fingerprint(model_spec), "prompt": prompt["text"],
+            "prompt_id": prompt["id"], "prompt_key": prompt_key, "num_samples": int(num_samples),
+            "max_new_tokens": int(max_new_tokens), "seed": int(seed), "shard_size": int(shard_size),
+            "sampler_code": code_fingerprint()}
+
+
+def _note(message: str) -> None:
+    print(f"bonkl sample: {message}", file=sys.stderr, flush=True)
+
+
+def check_shard(frame: pd.DataFrame, start: int, count: int) -> str | None:
+    """Why a shard cannot be used, or None when it holds exactly samples ``start .. start+count-1``."""
+    try:
+        return _shard_problem(frame, start, count)
+    except (TypeError, ValueError) as error:  # values of the wrong kind (text for numbers, ...)
+        return f"malformed values ({type(error).__name__}: {str(error)[:200]})"
+
+
+def _shard_problem(frame: pd.DataFrame, start: int, count: int) -> str | None:
+    missing = [c for c in SHARD_COLUMNS if c not in frame.columns]
+    if missing:
+        return f"missing column(s) {missing}"
+    if len(frame) != count:
+        return f"{len(frame)} rows, expected {count}"
+    if not np.array_equal(frame["sample_index"].to_numpy(), np.arange(start, start + count)):
+        return f"sample_index is not {start}..{start + count - 1}"
+    logprob = frame["logprob"].to_numpy(np.float64)
+    if not np.all(np.isfinite(logprob) & (logprob <= 0)):
+        return "a log-probability is missing, infinite or positive"
+    if not np.array_equal(frame["num_tokens"].to_numpy(), frame["token_ids"].map(len).to_numpy()):
+        return "num_tokens does not match token_ids"
+    return None
+
+
+def _read_shard(path: Path, start: int, count: int) -> pd.DataFrame | None:
+    """The shard, or None (reported) when it is absent, unreadable or wrong."""
+    if not path.exists():
+        return None
+    try:
+        frame = pd.read_parquet(path)
+        problem = check_shard(frame, start, count)
+    except Exception as error:  # noqa: BLE001 - any damage to a temporary file means: draw it again
+        problem = f"unreadable ({type(error).__name__}: {str(error)[:200]})"
+    if problem is None:
+        return frame
+    _note(f"shard {path} is corrupt or truncated ({problem}); drawing it again")
+    path.unlink(missing_ok=True)
+    return None
+
+
+def read_manifest(path) -> dict | None:
+    """The manifest stored in a finished pool's Parquet metadata (None if absent or unreadable)."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        return json.loads(metadata[MANIFEST_KEY]) if MANIFEST_KEY in metadata else None
+    except Exception:  # noqa: BLE001 - a damaged file has no usable manifest
+        return None
+
+
+def _write_pool(samples: pd.DataFrame, path: Path, manifest: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(samples, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[MANIFEST_KEY] = json.dumps(manifest, sort_keys=True).encode()
+    with atomic_path(path) as partial:
+        pq.write_table(table.replace_schema_metadata(metadata), partial)
+
+
+def _shard_manifest_matches(shard_dir: Path, manifest: dict) -> bool:
     path = shard_dir / "manifest.json"
-    return path.is_file() and json.loads(path.read_text()) == manifest
+    try:
+        return path.is_file() and json.loads(path.read_text()) == manifest
+    except (OSError, ValueError):
+        return False
 
 
 def run_sampling(model_spec: dict, prompt: dict, prompt_key: str, out_path, *, num_samples: int,
                  max_new_tokens: int, seed: int, batch_size: int, shard_size: int,
                  progress: bool = True) -> pd.DataFrame:
     """Draw ``num_samples`` responses to ``prompt`` and write them to ``out_path`` (Parquet)."""
+    from filelock import FileLock
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest = sampling_manifest(model_spec, prompt, prompt_key, num_samples=num_samples,
+                                 max_new_tokens=max_new_tokens, seed=seed, shard_size=shard_size)
+    with FileLock(str(out_path.with_name(f".{out_path.name}.lock"))):  # concurrent runs take turns
+        if out_path.is_file() and read_manifest(out_path) == manifest:
+            from .intermediates import read_samples_file
+
+            return read_samples_file(out_path)  # another run of this very job finished it
+        return _draw(manifest, prompt, prompt_key, out_path, batch_size, progress)
+
+
+def _draw(manifest: dict, prompt: dict, prompt_key: str, out_path: Path, batch_size: int,
+          progress: bool) -> pd.DataFrame:
     from ..lm.load import load_model
     from ..lm.prompts import chat_prompt_ids
     from ..lm.sampling import sample_responses
 
-    out_path = Path(out_path)
+    num_samples, shard_size = manifest["num_samples"], manifest["shard_size"]
     shard_dir = out_path.with_name(out_path.name + ".shards")
-    manifest = {"model": model_spec, "prompt": prompt["text"], "prompt_key": prompt_key,
-                "max_new_tokens": max_new_tokens, "seed": seed, "shard_size": shard_size}
-    if shard_dir.exists() and not _manifest_matches(shard_dir, manifest):
+    if shard_dir.exists() and not _shard_manifest_matches(shard_dir, manifest):
+        _note(f"{shard_dir} was drawn with other settings; drawing the pool again")
         shutil.rmtree(shard_dir)
     shard_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(shard_dir / "manifest.json") as partial:
-        partial.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    write_text(json.dumps(manifest, indent=1, sort_keys=True), shard_dir / "manifest.json")
+
+    def shard(start: int) -> tuple[Path, int, int]:
+        """The shard's file, first sample index and size."""
+        return shard_dir / f"{start:09d}.parquet", start, min(shard_size, num_samples - start)
 
     starts = range(0, num_samples, shard_size)
-    missing = [s for s in starts if not (shard_dir / f"{s:09d}.parquet").exists()]
+    missing = [start for start in starts if _read_shard(*shard(start)) is None]
     if missing:
-        model, tokenizer = load_model(model_spec)
+        model, tokenizer = load_model(manifest["model"])
         prompt_ids = chat_prompt_ids(tokenizer, prompt["text"])
         for start in missing:
-            count = min(shard_size, num_samples - start)
-            frame = sample_responses(model, tokenizer, prompt_ids, count, max_new_tokens,
-                                     shard_seed(seed, prompt_key, start // shard_size), batch_size,
+            path, _, count = shard(start)
+            frame = sample_responses(model, tokenizer, prompt_ids, count, manifest["max_new_tokens"],
+                                     shard_seed(manifest["seed"], prompt_key, start // shard_size), batch_size,
                                      progress=progress)
             frame["sample_index"] = frame["sample_index"] + start
-            write_table(frame, shard_dir / f"{start:09d}.parquet")
+            with atomic_path(path) as partial:
+                frame[SHARD_COLUMNS].to_parquet(partial, index=False)
 
-    samples = pd.concat([pd.read_parquet(shard_dir / f"{s:09d}.parquet") for s in starts],
-                        ignore_index=True)
+    # Every shard read back from disk, as a resumed run reads them: the same pool, byte for byte.
+    frames = [_read_shard(*shard(start)) for start in starts]
+    if any(frame is None for frame in frames):
+        raise RuntimeError(f"a shard in {shard_dir} could not be read back after it was written")
+    samples = pd.concat(frames, ignore_index=True)
     samples["token_ids"] = samples["token_ids"].map(lambda ids: [int(i) for i in ids])
     samples["logprob"] = canonical_logprob(samples).astype(np.float64)
     samples.insert(0, "prompt_id", prompt["id"])
     samples = samples[SAMPLE_COLUMNS]
-    write_table(samples, out_path)
+    _write_pool(samples, out_path, manifest)
     shutil.rmtree(shard_dir)
     return samples

@@ -13,8 +13,9 @@ never pulls it in).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from ..pipeline.atomic import atomic_path
 
 STYLE = Path(__file__).with_name("bonkl.mplstyle")
 
@@ -51,16 +52,10 @@ def save_figure(fig, *paths, dpi: float | None = None, close: bool = True) -> No
 
     try:
         for path in paths:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fmt = path.suffix.lstrip(".").lower()
-            partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+            fmt = Path(path).suffix.lstrip(".").lower()
             metadata = {"CreationDate": None} if fmt == "pdf" else None
-            try:
+            with atomic_path(path) as partial:
                 fig.savefig(partial, format=fmt, dpi=dpi, metadata=metadata)
-                os.replace(partial, path)
-            finally:
-                partial.unlink(missing_ok=True)
     finally:
         if close:
             plt.close(fig)

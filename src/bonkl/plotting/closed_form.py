@@ -209,6 +209,13 @@ def _latex_number(value) -> str:
     return f"10^{{{exponent}}}" if mantissa == "1" else f"{mantissa} \\times 10^{{{exponent}}}"
 
 
+def plot_beyond_paper(table: pd.DataFrame, options: dict):
+    """Figure 13 (beyond the paper), drawn by :mod:`bonkl.plotting.beyond_paper`."""
+    from .beyond_paper import plot_selection_rules
+
+    return plot_selection_rules(table, options)
+
+
 @dataclass(frozen=True)
 class Figure:
     """One closed-form figure: its paper number and the function that draws it from its table."""
@@ -225,6 +232,7 @@ FIGURES = {
     "fig07_example2_simplex": Figure(7, plot_example2_simplex),
     "fig08_example2_tradeoff": Figure(8, plot_example2_tradeoff),
     "fig09_example3_tradeoff": Figure(9, plot_example3_tradeoff),
+    "fig13_beyond_paper": Figure(13, plot_beyond_paper),  # not in the paper
 }
 
 

@@ -1,0 +1,94 @@
+"""Best-of-n over the n-subsets of a pool: the unbiased (U-statistic) weights (docs/MATH.md, "Finite pools").
+
+A pool holds ``N`` i.i.d. draws from the model, grouped into levels ``g = 1..G`` of increasing
+reward with ``m_g`` draws each (``A_g = m_1 + ... + m_g``, ``A_0 = 0``). For any statistic ``h`` of the
+best-of-n winner, the average of ``h(winner)`` over all ``C(N, n)`` subsets of ``n`` draws (ties
+inside a subset broken uniformly) is an unbiased estimate of ``E_{y ~ pi_n}[h(y)]`` under the model
+(a U-statistic). Collecting the subsets by the level of their winner gives the hypergeometric
+analogue of Lemma 2.3:
+
+    W_g(n) = (C(A_g, n) - C(A_{g-1}, n)) / C(N, n)
+
+shared equally by the ``m_g`` draws of level ``g``. ``N -> infinity`` gives Lemma 2.3 back.
+
+Numerics: ``R(a) = C(a, n) / C(N, n) = prod_{j=a+1..N} (1 - n/j)``; its logarithm is a sum of
+terms of one sign, accumulated in extended precision, and each difference
+``R(b) - R(a) = R(b) (1 - exp(-sum_{j=a+1..b} -log(1 - n/j)))`` goes through ``expm1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _draw_counts(counts) -> np.ndarray:
+    counts = np.asarray(counts)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D array, got shape {counts.shape}")
+    as_int = np.asarray(counts, dtype=np.int64)
+    if np.any(as_int != counts) or np.any(as_int < 1):
+        raise ValueError("counts must be whole numbers >= 1 (draws per level)")
+    return as_int
+
+
+def _subset_sizes(n, pool_size: int, largest: int, what: str) -> np.ndarray:
+    n = np.atleast_1d(np.asarray(n, dtype=np.float64))
+    if not np.all(np.isfinite(n)) or np.any(n != np.round(n)) or np.any(n < 1):
+        raise ValueError(f"n must be whole numbers >= 1 for the unbiased estimate, got {n}")
+    if np.any(n > largest):
+        raise ValueError(f"n = {int(n.max())} is larger than the pool allows for {what} "
+                         f"(at most {largest} with {pool_size} draws): draw more samples, or use "
+                         "method 'plugin', which describes the pool rather than the model past that")
+    return n.astype(np.int64)
+
+
+class _SubsetRatio:
+    """``R(a) = C(a, n)/C(N, n)`` and its differences, for every ``n`` of ``ns`` (rows) and pool size ``N``."""
+
+    def __init__(self, pool_size: int, ns: np.ndarray):
+        self.ns = ns[:, None]
+        j = np.arange(1, pool_size + 1, dtype=np.longdouble)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(j > self.ns, np.log1p(-self.ns.astype(np.longdouble) / j), 0)
+        # suffix[:, a] = sum_{j=a+1..N} log(1 - n/j) = log R(a), for a >= n (a < n: R = 0)
+        self.suffix = np.concatenate((np.cumsum(terms[:, ::-1], axis=1)[:, ::-1],
+                                      np.zeros((ns.size, 1), dtype=np.longdouble)), axis=1)
+
+    def difference(self, low, high) -> np.ndarray:
+        """``R(high) - R(low)`` per row, for ``low <= high`` (1-D integer arrays), without cancellation."""
+        log_high = self.suffix[:, high].astype(np.float64)
+        gap = (self.suffix[:, low] - self.suffix[:, high]).astype(np.float64)  # log R(low) - log R(high)
+        out = np.where(high >= self.ns, np.exp(log_high), 0.0)
+        return np.where(low >= self.ns, out * -np.expm1(gap), out)
+
+
+def subset_bon_weights(counts, n) -> np.ndarray:
+    """``W_g(n)``: the probability that the best of a random ``n``-subset of the pool is in level ``g``.
+
+    ``counts`` holds the draws per level in increasing reward order; ``n`` whole numbers in
+    ``[1, N]``. Shape ``(len(n), len(counts))``; each row sums to 1.
+    """
+    counts = _draw_counts(counts)
+    pool_size = int(counts.sum())
+    ns = _subset_sizes(n, pool_size, pool_size, "best-of-n")
+    upper = np.cumsum(counts)
+    lower = upper - counts
+    return _SubsetRatio(pool_size, ns).difference(lower, upper)
+
+
+def subset_win_rate(counts, n) -> np.ndarray:
+    """Unbiased win rate of best-of-n against one more reference draw (a tie counts 1/2, eq. 28).
+
+    Averaged over every ``n``-subset and every further draw outside it; needs ``n + 1 <= N``.
+    With ``A = A_g``, ``B = A_{g-1}``, ``m = m_g``, level ``g`` contributes
+    ``(B (R'(A-1) - R'(B-1)) + m/2 (R'(A-1) - R'(B))) / (N - n)``, ``R'(a) = C(a, n)/C(N, n)``.
+    """
+    counts = _draw_counts(counts)
+    pool_size = int(counts.sum())
+    ns = _subset_sizes(n, pool_size, pool_size - 1, "the win rate (best-of-n plus one reference draw)")
+    upper = np.cumsum(counts)
+    lower = upper - counts
+    ratio = _SubsetRatio(pool_size, ns)
+    beaten = lower * ratio.difference(np.maximum(lower - 1, 0), upper - 1)
+    tied = counts * ratio.difference(lower, upper - 1) / 2.0
+    return np.clip(np.sum(beaten + tied, axis=1) / (pool_size - ns), 0.0, 1.0)

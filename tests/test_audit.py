@@ -1,0 +1,195 @@
+"""``bonkl audit`` on pools with known defects, drawn from a tiny random model this file builds.
+
+Two real pools: ``model.generate`` with the checkpoint's default ``top_k=50`` and the log-
+probabilities transformers reports for it (must FAIL: recorded higher than the model's), and
+``bonkl.sample_responses`` (must pass). Then one defect at a time on the good pool.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from bonkl.cli import main  # noqa: E402
+
+PROMPTS = {"P1": "say something.", "P2": "count: 1 2 3"}
+NUM_SAMPLES = 48
+MAX_NEW_TOKENS = 12
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A character-level random Llama whose next-token distributions are broad (logit scale 1.5),
+    so that top-k 50 of its 75 tokens removes visible mass; its generation config says top_k=50."""
+    from transformers import GenerationConfig
+
+    from bonkl.lm.tiny import build_model, build_tokenizer
+
+    torch.set_num_threads(1)
+    dest = tmp_path_factory.mktemp("audit-tiny")
+    tokenizer = build_tokenizer()
+    model = build_model(tokenizer, seed=3, logit_scale=1.5)
+    model.generation_config = GenerationConfig(do_sample=True, top_k=50, eos_token_id=tokenizer.eos_token_id,
+                                               pad_token_id=tokenizer.pad_token_id,
+                                               bos_token_id=tokenizer.bos_token_id)
+    model.save_pretrained(dest)
+    tokenizer.save_pretrained(dest)
+    from bonkl.lm.load import load_model
+
+    model, tokenizer = load_model({"path": str(dest)})
+    from bonkl.lm.prompts import chat_prompt_ids
+
+    prompt_ids = {pid: chat_prompt_ids(tokenizer, text) for pid, text in PROMPTS.items()}
+    prompts_yaml = dest / "prompts.yaml"
+    prompts_yaml.write_text("prompts:\n" + "".join(f"  - id: {pid}\n    text: \"{text}\"\n"
+                                                    for pid, text in PROMPTS.items()))
+    return {"dir": dest, "model": model, "tokenizer": tokenizer, "prompt_ids": prompt_ids, "yaml": prompts_yaml}
+
+
+@pytest.fixture(scope="module")
+def sampler_pool(tiny):
+    from bonkl.lm.sampling import sample_responses
+
+    frames = []
+    for seed, (pid, ids) in enumerate(tiny["prompt_ids"].items()):
+        frame = sample_responses(tiny["model"], tiny["tokenizer"], ids, NUM_SAMPLES, MAX_NEW_TOKENS, seed, 16)
+        frames.append(frame.assign(prompt_id=pid, prompt_token_ids=[ids] * len(frame)))
+    return pd.concat(frames, ignore_index=True)[["prompt_id", "prompt_token_ids", "token_ids", "logprob", "finished"]]
+
+
+@pytest.fixture(scope="module")
+def generate_pool(tiny):
+    """``model.generate(do_sample=True)`` as people call it: the checkpoint's top_k=50 applies, and the
+    log-probabilities are transformers' transition scores (the processed distribution's)."""
+    model, tokenizer = tiny["model"], tiny["tokenizer"]
+    eos = tokenizer.eos_token_id
+    rows = []
+    torch.manual_seed(0)
+    for pid, ids in tiny["prompt_ids"].items():
+        out = model.generate(torch.tensor([ids]), do_sample=True, max_new_tokens=MAX_NEW_TOKENS,
+                             num_return_sequences=NUM_SAMPLES, output_scores=True, return_dict_in_generate=True)
+        scores = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+        generated = out.sequences[:, len(ids):]
+        for row in range(generated.shape[0]):
+            tokens = generated[row].tolist()
+            end = tokens.index(eos) + 1 if eos in tokens else len(tokens)  # padding after EOS is EOS too
+            rows.append({"prompt_id": pid, "prompt_token_ids": ids, "token_ids": tokens[:end],
+                         "logprob": float(scores[row, :end].double().sum())})
+    return pd.DataFrame(rows)
+
+
+def run_audit(tmp_path, pool, *extra, fmt="parquet", tiny=None):
+    path = tmp_path / f"pool.{fmt}"
+    if fmt == "parquet":
+        pool.to_parquet(path)
+    elif fmt == "jsonl":
+        pool.to_json(path, orient="records", lines=True)
+    else:
+        pool.assign(token_ids=pool["token_ids"].map(lambda ids: " ".join(map(str, ids)))).drop(
+            columns=[c for c in ("prompt_token_ids",) if c in pool]).to_csv(path, index=False)
+    out = tmp_path / "audit.json"
+    code = main(["audit", "--samples", str(path), "--model", str(tiny["dir"]), "--rescore", "40",
+                 "--out", str(out), *extra])
+    return code, out
+
+
+def test_generate_with_the_checkpoints_top_k_is_flagged(tmp_path, tiny, generate_pool, capsys):
+    code, out = run_audit(tmp_path, generate_pool, tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 1, text
+    assert "verdict: FAIL" in text and "systematically HIGHER" in text
+    import json
+
+    report = json.loads(out.read_text())
+    assert report["median_difference"] > 1e-2  # top-k removed visible mass at almost every step
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_our_sampler_passes(tmp_path, tiny, sampler_pool, capsys, fmt):
+    code, out = run_audit(tmp_path, sampler_pool, "--n", "1,2,4,16,48", fmt=fmt, tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "[FAIL]" not in text and "match the model" in text
+    import json
+
+    assert json.loads(out.read_text())["largest_abs_difference"] < 1e-4
+
+
+def test_prompts_from_a_prompt_set_and_csv_token_ids(tmp_path, tiny, sampler_pool, capsys):
+    code, _ = run_audit(tmp_path, sampler_pool, "--prompts", str(tiny["yaml"]), fmt="csv", tiny=tiny)
+    assert code == 0, capsys.readouterr().out
+
+
+def _eos_terms(tiny, pool):
+    from bonkl.lm.sampling import score_sequences
+
+    eos = tiny["tokenizer"].eos_token_id
+    terms = []
+    for _, row in pool.iterrows():
+        ids = list(row["token_ids"])
+        if ids[-1] == eos and len(ids) > 1:
+            full, prefix = score_sequences(tiny["model"], row["prompt_token_ids"], [ids, ids[:-1]])
+            terms.append(full - prefix)
+        else:
+            terms.append(0.0)
+    return np.array(terms)
+
+
+def test_missing_eos_term_is_named(tmp_path, tiny, sampler_pool, capsys):
+    pool = sampler_pool.copy()
+    pool["logprob"] = pool["logprob"] - _eos_terms(tiny, pool)
+    code, _ = run_audit(tmp_path, pool, tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 1 and "WITHOUT the final end-of-sequence token" in text, text
+
+
+def test_stripped_eos_and_inconsistent_duplicates_and_small_pool(tmp_path, tiny, sampler_pool, capsys):
+    pool = sampler_pool.copy()
+    eos = tiny["tokenizer"].eos_token_id
+    first = int(np.flatnonzero(pool["finished"] & (pool["token_ids"].map(len) > 1))[0])
+    pool.at[first, "token_ids"] = list(pool.at[first, "token_ids"])[:-1]
+    assert pool.at[first, "token_ids"][-1] != eos
+    twin = pool.iloc[[0]].assign(logprob=pool.at[0, "logprob"] - 0.01)
+    pool = pd.concat([pool, twin], ignore_index=True)
+    code, _ = run_audit(tmp_path, pool, "--n", "1,2,1024", tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 1
+    assert "[FAIL] pool size" in text and "fewer samples than the largest n (1024)" in text
+    assert "[FAIL] end of sequence" in text and "[FAIL] duplicates" in text
+
+
+@pytest.mark.parametrize("case,message", [
+    ("no_token_ids", "missing column(s) ['token_ids']"),
+    ("no_model", "--model"),
+    ("no_prompts", "give --prompts"),
+    ("bad_ids", "cannot read token ids"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny, sampler_pool, capsys, case, message):
+    pool = sampler_pool.drop(columns="prompt_token_ids")
+    model = str(tiny["dir"])
+    path = tmp_path / "pool.csv"
+    if case == "no_token_ids":
+        pool = pool.drop(columns="token_ids")
+    elif case == "bad_ids":
+        pool = pool.assign(token_ids="[1, 2")
+    elif case == "no_model":
+        model = str(tmp_path / "missing-model")
+    if "token_ids" in pool and case != "bad_ids":
+        pool = pool.assign(token_ids=pool["token_ids"].map(lambda ids: str(list(ids))))
+    pool.to_csv(path, index=False)
+    extra = ["--prompts", str(tiny["yaml"])] if case == "no_model" else []
+    code = main(["audit", "--samples", str(path), "--model", model, *extra])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert message in captured.err and "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
