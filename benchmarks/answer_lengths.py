@@ -68,8 +68,8 @@ def main(argv=None) -> None:
                 row[f"ended@{c}"] = float(np.mean(ended & (length <= c)))
                 row[f"mean@{c}"] = float(np.minimum(length, c).mean())
             rows.append(row)
-            print(f"{row['prompt']}: {len(ids)} prompt tokens, {cpu:.0f} s CPU, "
-                  f"ended@{args.max_new_tokens} {row[f'ended@{caps[-1]}']:.2f}", flush=True)
+            print(f"{row['prompt']}: {len(ids)} prompt tokens, {cpu:.0f} s CPU; ended/mean tokens by cap: "
+                  + ", ".join(f"{c}: {row[f'ended@{c}']:.2f}/{row[f'mean@{c}']:.0f}" for c in caps), flush=True)
     table = pd.DataFrame(rows)
     if args.out:
         table.to_csv(args.out, index=False)

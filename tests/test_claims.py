@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import bonkl
-from bonkl import claims
+from bonkl import claims, random_models
 
 MODELS = 200
 MC_DRAWS = 20_000
@@ -43,12 +43,12 @@ def test_deterministic_for_a_seed_and_independent_of_workers(table):
 def test_random_models_are_valid_and_varied():
     families, sizes, tops = set(), [], []
     for i in range(300):
-        family, p = claims.random_model(np.random.default_rng([0, i]))
+        family, p = random_models.random_model(np.random.default_rng([0, i]))
         assert p.ndim == 1 and p.size >= 2 and np.all(p > 0) and abs(p.sum() - 1) < 1e-12
         families.add(family)
         sizes.append(p.size)
         tops.append(p[-1])
-    assert families == set(claims.FAMILIES)
+    assert families == set(random_models.FAMILIES)
     assert min(sizes) <= 3 and max(sizes) >= 500
     assert min(tops) <= 1e-299 and max(tops) > 0.9
 

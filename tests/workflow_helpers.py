@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from bonkl.plotting.closed_form import FIGURES
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Small grids and a short claims run: the whole workflow in well under a minute on 2 cores.
@@ -39,16 +41,7 @@ SMALL_CONFIG = {
     "lm": yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())["lm"],
 }
 
-CLOSED_FORM_FIGURES = [
-    "fig01_example1_kl",
-    "fig02_uniform_kl",
-    "fig03_top_outcomes_kl",
-    "fig06_example1_tradeoff",
-    "fig07_example2_simplex",
-    "fig08_example2_tradeoff",
-    "fig09_example3_tradeoff",
-    "fig13_beyond_paper",
-]
+CLOSED_FORM_FIGURES = list(FIGURES)
 
 
 def copy_workflow(dest: Path) -> Path:

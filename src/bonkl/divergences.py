@@ -14,6 +14,8 @@ import numpy as np
 from scipy.special import logsumexp, rel_entr
 
 from . import _validate
+from ._docs import MROUEH, documented
+from ._types import ArrayLike, FloatOrArray
 from .bon import kl_bon, log_bon_pmf
 
 # Terms of the series of g_alpha(x) near x = 0 (used where max(alpha, 1) |x| < _SERIES_BELOW).
@@ -23,27 +25,12 @@ _SERIES_BELOW = 0.5
 _BOUND_SERIES_BELOW = 1e-3
 
 
-def kl_divergence(rho, p):
+@documented("rho p", "``KL(rho || p)``; ``inf`` where ``p = 0 < rho``.", "eq. 2, Section 6")
+def kl_divergence(rho: ArrayLike, p: ArrayLike) -> FloatOrArray:
     """``KL(rho || p) = sum_y rho(y) log(rho(y)/p(y))`` in nats, with ``0 log 0 = 0``.
 
     The KL of any policy ``rho`` over the reference's outcomes (best-of-n, rewind-and-repeat,
     ``pi_beta``, the selection rules), along the last axis.
-
-    Parameters
-    ----------
-    rho : array_like, shape (..., L)
-        The policy's masses, in the same outcome order as ``p``; leading axes are a batch.
-    p : array_like, shape (L,)
-        The reference masses; they must sum to 1.
-
-    Returns
-    -------
-    float or ndarray, shape (...)
-        The KL divergence; ``inf`` where ``rho`` puts mass on an outcome with ``p = 0``.
-
-    References
-    ----------
-    Beirami et al. (ICML 2025), eq. 2 (the KL in the objective of ``pi_beta``) and Section 6.
 
     Examples
     --------
@@ -155,39 +142,68 @@ def tv_from_log_ratio(p, x):
         return np.sum(p * np.expm1(np.maximum(x, 0.0)), axis=-1)
 
 
-def renyi_divergence_bon(p, n, alpha):
+@documented("p n alpha", "``D_alpha(pi_n || pi)`` in nats.", "Lemma 2.3")
+def renyi_divergence_bon(p: ArrayLike, n: ArrayLike, alpha: float) -> FloatOrArray:
     """``D_alpha(pi_n || pi) = log(sum_y pi(y) (pi_n(y)/pi(y))^alpha)/(alpha - 1)``, exact (Lemma 2.3).
 
     ``p``: reference masses in increasing reward order; ``n`` real ``>= 1`` (scalar or array);
     ``alpha > 0`` or ``inf``. ``alpha -> 1`` is :func:`bonkl.kl_exact`, ``alpha = inf`` is
     ``log max pi_n/pi = log((1 - (1 - eps_inf)^n)/eps_inf)``. At most :func:`renyi_bound` (Mroueh 2024).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bonkl import kl_exact, renyi_divergence_bon
+    >>> bool(np.isclose(renyi_divergence_bon([0.5, 0.5], 4, 1.0), kl_exact([0.5, 0.5], 4)))
+    True
     """
     alpha = renyi_order(alpha)
     return renyi_from_log_ratio(*bon_log_ratio(p, n), alpha)[()]
 
 
-def chi2_divergence_bon(p, n):
+@documented("p n", "``chi^2(pi_n || pi)``.", "Lemma 2.3")
+def chi2_divergence_bon(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """``chi^2(pi_n || pi) = sum_y pi(y) (pi_n(y)/pi(y) - 1)^2 = exp(D_2) - 1``, exact (Lemma 2.3).
 
     At most :func:`chi2_bound`.
+
+    Examples
+    --------
+    >>> from bonkl import chi2_divergence_bon
+    >>> round(float(chi2_divergence_bon([0.5, 0.5], 2)), 6)
+    0.25
     """
     return chi2_from_log_ratio(*bon_log_ratio(p, n))[()]
 
 
-def tv_distance_bon(p, n):
+@documented("p n", "``TV(pi_n, pi)``.", "Lemma 2.3")
+def tv_distance_bon(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """``TV(pi_n, pi) = sum_y max(pi_n(y) - pi(y), 0) = (1/2) sum |pi_n - pi|``, exact (Lemma 2.3).
 
     At most :func:`tv_bound`.
+
+    Examples
+    --------
+    >>> from bonkl import tv_distance_bon
+    >>> round(float(tv_distance_bon([0.5, 0.5], 2)), 6)
+    0.25
     """
     return tv_from_log_ratio(*bon_log_ratio(p, n))[()]
 
 
-def renyi_bound(n, alpha):
+@documented("n alpha", "The bound in nats, attained by a continuous reward.", "the f-divergence bounds", source=MROUEH)
+def renyi_bound(n: ArrayLike, alpha: float) -> FloatOrArray:
     """Mroueh (2024): ``D_alpha(pi_n || pi) <= log(n^alpha / (alpha (n-1) + 1)) / (alpha - 1)``.
 
     ``integral_0^1 (n u^(n-1))^alpha du = n^alpha/(alpha (n-1) + 1)``; attained for a continuous
     reward. Evaluated as ``log n - log1p((alpha-1)(n-1)/n)/(alpha-1)``: ``alpha = 1`` gives eq. 4,
     ``alpha = inf`` gives ``log n``; near ``n = 1`` as ``sum_{k>=2} (-1)^k c_k (n-1)^k / k``.
+
+    Examples
+    --------
+    >>> from bonkl import renyi_bound, renyi_divergence_bon
+    >>> bool(renyi_divergence_bon([0.2, 0.3, 0.5], 8, 2.0) <= renyi_bound(8, 2.0))
+    True
     """
     alpha = renyi_order(alpha)
     n = _validate.sample_size(n)
@@ -204,17 +220,32 @@ def renyi_bound(n, alpha):
     return np.where(y < _BOUND_SERIES_BELOW, series, direct)[()]
 
 
-def chi2_bound(n):
-    """Mroueh (2024): ``chi^2(pi_n || pi) <= integral_0^1 (n u^(n-1))^2 du - 1 = (n-1)^2/(2n-1)``."""
+@documented("n", "``(n-1)^2/(2n-1)``.", "the f-divergence bounds", source=MROUEH)
+def chi2_bound(n: ArrayLike) -> FloatOrArray:
+    """Mroueh (2024): ``chi^2(pi_n || pi) <= integral_0^1 (n u^(n-1))^2 du - 1 = (n-1)^2/(2n-1)``.
+
+    Examples
+    --------
+    >>> from bonkl import chi2_bound
+    >>> float(chi2_bound(2))
+    0.3333333333333333
+    """
     n = _validate.sample_size(n)
     return ((n - 1.0) ** 2 / (2.0 * n - 1.0))[()]
 
 
-def tv_bound(n):
+@documented("n", "``(1 - 1/n) n^(-1/(n-1))``.", "the f-divergence bounds", source=MROUEH)
+def tv_bound(n: ArrayLike) -> FloatOrArray:
     """Mroueh (2024): ``TV(pi_n, pi) <= (1 - 1/n) n^(-1/(n-1))``.
 
     ``n u^(n-1) = 1`` at ``u* = n^(-1/(n-1))``; ``integral_{u*}^1 (n u^(n-1) - 1) du = u* - u*^n
     = (1 - 1/n) u*``. ``u* -> 1/e`` as ``n -> 1`` (where the bound vanishes) and ``-> 1`` as ``n -> inf``.
+
+    Examples
+    --------
+    >>> from bonkl import tv_bound
+    >>> float(tv_bound(2))
+    0.25
     """
     n = _validate.sample_size(n)
     d = n - 1.0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
+from ._docs import documented
 from ._logspace import cdf_logs, log_power_difference, log_ratio_minus
+from ._types import ArrayLike, FloatOrArray
 from .bon import kl_bon, top_mass
 from .estimators import kl_estimator
 
@@ -13,12 +15,20 @@ from .estimators import kl_estimator
 _LOG_UNDERFLOW = -750.0
 
 
-def kl_exact(p, n):
+@documented("p n", "``KL(pi_n || pi)`` in nats, shape ``np.shape(n)``.", "Lemma 2.3, eq. 14; eq. 5")
+def kl_exact(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """``KL(pi_n || pi)`` in nats, exactly, for masses ``p`` in increasing reward order.
 
     Evaluated in log space from Lemma 2.3; outcomes whose best-of-n mass underflows are skipped,
     so large ``n`` only touches the top of the distribution. ``n`` may be an array (one result
     per value).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bonkl import example1_kl, kl_exact
+    >>> bool(np.isclose(kl_exact([0.5, 0.5], 3), example1_kl(3)))
+    True
     """
     p = _validate.pmf(p)
     n = _validate.sample_size(n)
@@ -63,13 +73,30 @@ def _bregman_sum(n, log_f, log_ratio, log_p, p):
     return float(np.dot(p, phi))
 
 
-def kl_gap(p, n):
-    """Eq. 14: ``gap_n = KL_bon(n) - KL(pi_n || pi) >= 0`` (Theorem 3.1)."""
+@documented("p n", "``gap_n`` in nats, non-negative.", "eq. 14, Theorem 3.1")
+def kl_gap(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
+    """Eq. 14: ``gap_n = KL_bon(n) - KL(pi_n || pi) >= 0`` (Theorem 3.1).
+
+    Examples
+    --------
+    >>> from bonkl import kl_gap
+    >>> round(float(kl_gap([0.5, 0.5], 8)), 6)
+    0.536854
+    """
     return kl_bon(n) - kl_exact(p, n)
 
 
-def kl_bon_antiderivative(u, n):
-    """Lemma A.2: ``G(u) = u^n (log n - (n-1)/n + (n-1) log u)``, with ``G(0) = 0``, ``G(1) = KL_bon(n)``."""
+@documented("u n", "``G(u)``.", "Lemma A.2")
+def kl_bon_antiderivative(u: ArrayLike, n: ArrayLike) -> FloatOrArray:
+    """Lemma A.2: ``G(u) = u^n (log n - (n-1)/n + (n-1) log u)``, with ``G(0) = 0``, ``G(1) = KL_bon(n)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bonkl import kl_bon, kl_bon_antiderivative
+    >>> bool(np.isclose(kl_bon_antiderivative(1.0, 4), kl_bon(4)))
+    True
+    """
     u = _validate.unit_interval(u, "u")
     n = _validate.sample_size(n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -78,10 +105,17 @@ def kl_bon_antiderivative(u, n):
     return np.where(u > 0, value, 0.0)[()]
 
 
-def delta_kl(a, b, n):
+@documented("a n", "``Delta_n(a, b) >= 0``, in nats.", "Lemma A.1")
+def delta_kl(a: ArrayLike, b: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """Lemma A.1: ``Delta_n(a, b) = G(b) - G(a) - (b^n - a^n) log((b^n - a^n)/(b - a)) >= 0``.
 
     The contribution of one outcome occupying quantiles ``[a, b]`` to the gap of eq. 14.
+
+    Examples
+    --------
+    >>> from bonkl import delta_kl
+    >>> round(float(delta_kl(0.5, 1.0, 2)), 6)
+    0.014048
     """
     a = _validate.unit_interval(a, "a")
     b = _validate.unit_interval(b, "b")
@@ -97,19 +131,35 @@ def delta_kl(a, b, n):
     return (kl_bon_antiderivative(b, n) - kl_bon_antiderivative(a, n) - kl_term)[()]
 
 
-def kl_gap_lower_bound(p, n):
+@documented("p n", "``Delta_n(1 - eps_inf, 1) <= gap_n``.", "Theorem 3.6")
+def kl_gap_lower_bound(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """Theorem 3.6: ``gap_n >= Delta_n(1 - eps_inf, 1)``, the top outcome's term of eq. 14.
 
     ``eps_inf = pi(y_L)`` is the mass of the highest-reward outcome (eq. 20). Equals
     ``KL_bon(n) - KLhat(eps_inf)`` with ``KLhat`` the estimator of eq. 25.
+
+    Examples
+    --------
+    >>> from bonkl import kl_gap, kl_gap_lower_bound
+    >>> p = [0.2, 0.3, 0.5]
+    >>> bool(kl_gap_lower_bound(p, 16) <= kl_gap(p, 16))
+    True
     """
     return kl_bon(n) - kl_estimator(top_mass(p), n)
 
 
-def kl_gap_limit(p, n):
+@documented("p n", "``KL_bon(n) + log(eps_inf)``.", "Corollary 3.7")
+def kl_gap_limit(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """Corollary 3.7: ``gap_n >= KL_bon(n) - log(1/eps_inf) - o(1)``; returns ``KL_bon(n) + log(eps_inf)``.
 
     The gap grows without bound with ``n`` whenever ``eps_inf > 0``; the difference between the
     gap and this value tends to 0 as ``n -> infinity``.
+
+    Examples
+    --------
+    >>> from bonkl import kl_gap, kl_gap_limit
+    >>> p = [0.5, 0.5]
+    >>> round(float(kl_gap(p, 1000) - kl_gap_limit(p, 1000)), 6)
+    0.0
     """
     return kl_bon(n) + np.log(top_mass(p))

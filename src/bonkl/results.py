@@ -9,7 +9,7 @@ that writes it.
 Files read (paths below ``results/``)::
 
     tables/claims.csv                                           rule claims_table  (target: claims)
-    figures/<stem>.csv                                          rules figNN_data / lm_figure_data
+    figures/<stem>.csv                                          rules closed_form_data / lm_figure_data
     lm/<model>/tables/estimates.csv                             rule aggregate     (target: lm)
     lm/<model>/samples/<prompt_set>/<prompt_id>.parquet         rule sample
     lm/<model>/rewards/<prompt_set>/<prompt_id>/<reward>.parquet  rule score
@@ -118,8 +118,11 @@ def read_figure_table(stem: str, root=None) -> pd.DataFrame:
     results = results_dir(root)
     path = results / "figures" / f"{stem}.csv"
     if not path.is_file():
-        target = "closed_form" if stem[:5] in {"fig01", "fig02", "fig03", "fig06", "fig07", "fig08", "fig09"} else "lm"
-        raise _missing(Path(_display(path, results)), f"run {_command(target)} (or {_command(f'results/figures/{stem}.csv')})")
+        from .plotting.closed_form import FIGURES
+
+        target = "closed_form" if stem in FIGURES else "lm"
+        run = f"run {_command(target)} (or {_command(f'results/figures/{stem}.csv')})"
+        raise _missing(Path(_display(path, results)), run)
     return pd.read_csv(path)
 
 

@@ -16,7 +16,9 @@ import numpy as np
 from scipy.special import logsumexp
 
 from . import _validate
+from ._docs import documented
 from ._logspace import cdf_logs, log1mexp, log_ratio_minus
+from ._types import ArrayLike, NDArray
 
 # Trapezoid step in x = log w (w = -log v) for soft best-of-n: the integrand is analytic in a strip
 # around the real axis and decays at both ends, so the error falls like exp(-2 pi d / h).
@@ -35,12 +37,21 @@ _SHARED_SPAN = 100.0
 _BLOCK = 256
 
 
-def bop_pmf(p, mu):
+@documented("p mu", "The masses of Best-of-Poisson.", "Lemma 2.3, averaged over ``N``", kind="pmf")
+def bop_pmf(p: ArrayLike, mu: ArrayLike) -> NDArray[np.float64]:
     """Best-of-Poisson: best-of-``N`` with ``N - 1 ~ Poisson(mu)``, ``mu >= 0``.
 
     ``pi(y_i) = F_i e^(mu (F_i - 1)) - F_{i-1} e^(mu (F_{i-1} - 1))`` (``E[F^N] = F e^(mu (F - 1))``),
     evaluated in log space as ``log F_i - mu (1 - F_i) + log(1 - (F_{i-1}/F_i) e^(-mu p_i))``.
     ``mu = 0`` is the reference; ``E[N] = 1 + mu``. Shape ``np.shape(mu) + p.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bonkl import bop_pmf
+    >>> print(np.round(bop_pmf([0.5, 0.5], [0.0, 1.0]), 4))
+    [[0.5    0.5   ]
+     [0.3033 0.6967]]
     """
     p = _validate.pmf(p)
     mu = np.asarray(mu, dtype=np.float64)
@@ -116,7 +127,8 @@ def _soft_bon_shared_grid(log_p, p, z, n):
     return out
 
 
-def soft_bon_pmf(p, reward, n, lam):
+@documented("p reward n lam", "The masses of soft best-of-n.", "Lemma 2.3 (``lam -> 0``)", kind="pmf")
+def soft_bon_pmf(p: ArrayLike, reward: ArrayLike, n: ArrayLike, lam: ArrayLike) -> NDArray[np.float64]:
     """Soft best-of-n: of ``n`` draws from ``pi``, keep draw ``j`` with probability ``∝ exp(r_j / lam)``.
 
     ``pi(y_i) = n p_i integral_0^1 (sum_j p_j v^(exp((r_j - r_i)/lam)))^(n-1) dv`` (from
@@ -125,6 +137,13 @@ def soft_bon_pmf(p, reward, n, lam):
     increasing (the order of ``p``), ``n >= 1`` real, ``lam > 0``: ``lam -> 0`` gives best-of-n
     (Lemma 2.3), ``lam -> inf`` the reference. ``n`` and ``lam`` broadcast; shape
     ``broadcast(n, lam).shape + p.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bonkl import bon_pmf, soft_bon_pmf
+    >>> bool(np.allclose(soft_bon_pmf([0.5, 0.5], [0.0, 1.0], 4, 1e-3), bon_pmf([0.5, 0.5], 4)))
+    True
     """
     p = _validate.pmf(p)
     reward = np.asarray(reward, dtype=np.float64)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from ._docs import documented
+from ._types import ArrayLike, FloatOrArray
 
-def tilted_mean(x, t, weights=None):
+
+@documented("x t weights", "The tilted mean, shape ``np.shape(t)``.", "Appendix C.2, eq. 133")
+def tilted_mean(x: ArrayLike, t: ArrayLike, weights: ArrayLike | None = None) -> FloatOrArray:
     """Eq. 133: ``(1/t) log E[exp(t X)]`` for values ``x`` with probabilities ``weights``.
 
     ``t = 0`` gives the (weighted) mean, ``+inf`` the max and ``-inf`` the min over the values of
     positive weight. ``t`` may be an array (one result per tilt). Computed around the mean with a
     log-sum-exp, and through ``expm1``/``log1p`` for small ``|t|``, so no tilt loses precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bonkl import tilted_mean
+    >>> print(tilted_mean([0.0, 1.0], [-np.inf, 0.0, np.inf]))
+    [0.  0.5 1. ]
     """
     x = np.asarray(x, dtype=np.float64).ravel()
     w = np.full(x.shape, 1.0) if weights is None else np.asarray(weights, dtype=np.float64).ravel()

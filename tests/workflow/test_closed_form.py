@@ -12,10 +12,10 @@ import mpmath
 import numpy as np
 import pandas as pd
 import pytest
+from workflow_helpers import CLOSED_FORM_FIGURES, SMALL_CONFIG, copy_workflow, job_counts, snakemake, write_config
 
 import bonkl
-
-from workflow_helpers import CLOSED_FORM_FIGURES, SMALL_CONFIG, copy_workflow, job_counts, snakemake, write_config
+from bonkl.plotting.closed_form import FIGURES
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -34,7 +34,7 @@ def test_every_closed_form_figure_is_built_as_png_pdf_and_csv(built):
         assert png.startswith(b"\x89PNG\r\n\x1a\n"), stem
         assert pdf.startswith(b"%PDF"), stem
         assert len(table(built, stem)) > 0, stem
-        assert built.path(f"logs/closed_form/{stem[:5]}_plot.log").exists(), stem
+        assert built.path(f"logs/closed_form/{stem}_plot.log").exists(), stem
     # No partial files left behind by the atomic writes.
     assert not list(built.path("results").rglob(".*partial*"))
 
@@ -175,35 +175,46 @@ def _dry_run_with(built, change: dict) -> tuple[dict, str]:
 
 def test_one_figures_plot_option_redraws_that_figure_only(built):
     counts, out = _dry_run_with(built, {"plot": {"figures": {"fig03_top_outcomes_kl": {"width": 7.5}}}})
-    assert counts == {"fig03_plot": 1, "all": 1}, out[-3000:]
+    assert counts == {"closed_form_plot": 1, "all": 1}, out[-3000:]
+    assert "wildcards: figure=fig03_top_outcomes_kl" in out
     assert "Params have changed" in out
 
 
 def test_shared_plot_option_redraws_every_figure_and_recomputes_nothing(built):
     counts, out = _dry_run_with(built, {"plot": {"colors": {"exact": "#333333"}}})
-    assert counts == {**{f"{stem[:5]}_plot": 1 for stem in CLOSED_FORM_FIGURES}, "all": 1}, out[-3000:]
+    assert counts == {"closed_form_plot": len(CLOSED_FORM_FIGURES), "all": 1}, out[-3000:]
 
 
 def test_one_examples_settings_rerun_that_example_only(built):
     counts, out = _dry_run_with(built, {"example2": {"masses": [0.5, 0.3, 0.2]}})
-    assert counts == {"example2_data": 1, "fig07_plot": 1, "fig08_plot": 1, "all": 1}, out[-3000:]
+    assert counts == {"example2_data": 1, "closed_form_plot": 2, "all": 1}, out[-3000:]
+    assert {"figure=fig07_example2_simplex", "figure=fig08_example2_tradeoff"} <= _figures(out)
     counts, out = _dry_run_with(built, {"example1_kl": {"n_max": 512}})
-    assert counts == {"fig01_data": 1, "fig01_plot": 1, "all": 1}, out[-3000:]
+    assert counts == {"closed_form_data": 1, "closed_form_plot": 1, "all": 1}, out[-3000:]
+    assert _figures(out) == {"figure=fig01_example1_kl"}
+
+
+def _figures(out: str) -> set[str]:
+    """The ``figure`` wildcards of the jobs of a dry run."""
+    return {line.split("wildcards: ", 1)[1].strip() for line in out.splitlines() if "wildcards: figure=" in line}
 
 
 def test_compute_rules_depend_on_the_bonkl_modules_they_use(built):
     """Snakemake does not track imported modules: the rules list them as inputs (common.smk)."""
-    result = built.run("-n", "all", "--configfile", built.configfile, "--forcerun", "fig01_data", "fig03_plot")
-    blocks = {block.split(":", 1)[0].strip(): block for block in result.stdout.split("rule ")[1:]}
+    fig01_data, fig03_plot = "results/figures/fig01_example1_kl.csv", "results/figures/fig03_top_outcomes_kl.png"
+    result = built.run("-n", "all", "--configfile", built.configfile, "--forcerun", fig01_data, fig03_plot)
+    blocks = result.stdout.split("rule ")[1:]
 
-    def inputs(rule):
-        line = next(l for l in blocks[rule].splitlines() if l.strip().startswith("input:"))
+    def inputs(output):
+        block = next(b for b in blocks if any(line.strip().startswith("output:") and output in line
+                                              for line in b.splitlines()))
+        line = next(line for line in block.splitlines() if line.strip().startswith("input:"))
         return {path.strip().split("src/bonkl/")[-1] for path in line.split(":", 1)[1].split(",")}
 
-    assert {"examples.py", "kl.py", "estimators.py", "bon.py", "_logspace.py", "_validate.py"} <= inputs("fig01_data")
-    assert "__init__.py" not in inputs("fig01_data")  # re-exports only: a new export must not rerun everything
-    assert {"plotting/closed_form.py", "plotting/__init__.py", "plotting/bonkl.mplstyle"} <= inputs("fig03_plot")
-    assert not any(name in inputs("fig03_plot") for name in ("kl.py", "estimators.py"))  # plots compute nothing
+    assert {"examples.py", "kl.py", "estimators.py", "bon.py", "_logspace.py", "_validate.py"} <= inputs(fig01_data)
+    assert "__init__.py" not in inputs(fig01_data)  # re-exports only: a new export must not rerun everything
+    assert {"plotting/closed_form.py", "plotting/__init__.py", "plotting/bonkl.mplstyle"} <= inputs(fig03_plot)
+    assert not any(name in inputs(fig03_plot) for name in ("kl.py", "estimators.py"))  # plots compute nothing
 
 
 # ------------------------------------------------------------------------------ config checks
@@ -232,7 +243,6 @@ def test_bad_config_stops_before_any_job_with_a_message_naming_the_key(tmp_path,
 def test_shipped_config_is_valid_and_schema_documents_every_key():
     import yaml
     from jsonschema import Draft202012Validator
-
     from workflow_helpers import REPO
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
@@ -254,7 +264,6 @@ def test_schema_defaults_are_the_shipped_config():
     """An empty config filled with the schema's defaults is config/config.yaml: the two never drift apart."""
     import yaml
     from snakemake.utils import validate
-
     from workflow_helpers import REPO
 
     filled = {}
@@ -268,8 +277,8 @@ def test_schema_defaults_are_the_shipped_config():
 def test_report_builds_with_a_caption_naming_each_paper_figure(built):
     built.run("all", "--configfile", built.configfile, "--report", "report.html")
     html = built.path("report.html").read_text(errors="replace")
-    for number in (1, 2, 3, 6, 7, 8, 9):
-        assert f"Reproduces Fig. {number} of Beirami et al. (2025)" in html
+    for figure in FIGURES.values():
+        assert figure.caption.split(":")[0] in html  # "Reproduces Fig. N of Beirami et al. (2025)"
 
 
 def test_lint_finds_nothing_but_missing_conda_environments(built):

@@ -2,6 +2,10 @@
 # figures, `lm_figure_data` writes the plotted numbers (CSV) and `lm_figure_plot` only draws.
 
 
+wildcard_constraints:
+    lm_figure="|".join(config["lm"]["figures"]) or "NO_LM_FIGURE",
+
+
 rule lm:
     input:
         LM_FIGURES,
@@ -9,14 +13,12 @@ rule lm:
 
 rule lm_figure_data:
     input:
-        table=f"{LM_ROOT}/tables/estimates.csv",
+        table=rules.aggregate.output[0],
         code=script_code("lm_figure_data.py"),
     output:
         "results/figures/{lm_figure}.csv",
     log:
         "logs/lm/figures/{lm_figure}_data.log",
-    wildcard_constraints:
-        lm_figure="|".join(config["lm"]["figures"]) or "NO_LM_FIGURE",
     params:
         spec=lambda w: config["lm"]["figures"][w.lm_figure],
         band_tilt=config["lm"]["band_tilt"],
@@ -26,15 +28,13 @@ rule lm_figure_data:
 
 rule lm_figure_plot:
     input:
-        csv="results/figures/{lm_figure}.csv",
+        csv=rules.lm_figure_data.output[0],
         code=script_code("plot_lm_figure.py", data=["plotting/bonkl.mplstyle"]),
     output:
-        png=report("results/figures/{lm_figure}.png", category="Language model", caption="../report/lm_figure.rst"),
+        png=report("results/figures/{lm_figure}.png", category="Language model", caption="../report/figure.rst"),
         pdf="results/figures/{lm_figure}.pdf",
     log:
         "logs/lm/figures/{lm_figure}_plot.log",
-    wildcard_constraints:
-        lm_figure="|".join(config["lm"]["figures"]) or "NO_LM_FIGURE",
     params:
         caption=lambda w: lm_caption(w.lm_figure),
         title=lambda w: lm_title(w.lm_figure),

@@ -1,4 +1,4 @@
-"""Rules fig07_data and fig08_data: Example 2, the three solution families of a three-outcome model.
+"""Rule example2_data (Figures 7 and 8): Example 2, the three solution families of a three-outcome model.
 
 best-of-n over real n >= 1 (Lemma 2.3), rewind-and-repeat over a continuous threshold q in [0, 1)
 (Lemma 6.1), the optimal pi_beta over beta (eq. 2 with the calibrated reward), and the reference.

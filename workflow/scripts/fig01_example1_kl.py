@@ -1,4 +1,4 @@
-"""Rule fig01_data: Figure 1, Example 1 (two equiprobable outcomes), KL against n.
+"""Rule closed_form_data: Figure 1, Example 1 (two equiprobable outcomes), KL against n.
 
 Columns: n, kl_exact (eq. 5), kl_bon (eq. 4), kl_estimator_mean (E[KLhat], eq. 25).
 """

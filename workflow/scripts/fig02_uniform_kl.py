@@ -1,4 +1,4 @@
-"""Rule fig02_data: Figure 2, uniform models of several alphabet sizes, KL against n.
+"""Rule closed_form_data: Figure 2, uniform models of several alphabet sizes, KL against n.
 
 Columns: alphabet_size, n, kl_exact (Lemma 2.3), kl_bon (eq. 4), kl_alternate_mean (E of eq. 23),
 kl_estimator_mean (E of eq. 25). For a uniform model both estimators are deterministic.

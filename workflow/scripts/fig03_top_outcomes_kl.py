@@ -1,4 +1,4 @@
-"""Rule fig03_data: Figure 3, a few rare high-reward outcomes over a uniform alphabet.
+"""Rule closed_form_data: Figure 3, a few rare high-reward outcomes over a uniform alphabet.
 
 Each panel's model has ``alphabet_size`` outcomes: the ``top_masses`` (highest reward first) on
 top, the rest of the mass spread uniformly over the others. Columns: panel, alphabet_size,

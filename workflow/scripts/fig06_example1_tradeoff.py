@@ -1,4 +1,4 @@
-"""Rule fig06_data: Figure 6, Example 1, win rate of best-of-n against its KL.
+"""Rule closed_form_data: Figure 6, Example 1, win rate of best-of-n against its KL.
 
 Columns: n, kl_exact (eq. 5), kl_bon (eq. 4), win_rate (Lemma 5.2: 3/4 - 2^-n/2).
 """

@@ -1,4 +1,4 @@
-"""Rule fig09_data: Figure 9, Example 3 (outcomes of vanishing mass), win rate against KL.
+"""Rule closed_form_data: Figure 9, Example 3 (outcomes of vanishing mass), win rate against KL.
 
 Closed forms of Section 7: best-of-n over n, rewind-and-repeat over p_tau, the optimal pi_beta over
 beta. Columns: family, parameter_name, parameter, kl, win_rate.

@@ -1,4 +1,4 @@
-"""Rule fig13_data: Figure 13 (beyond the paper), on Example 2's model and a model with many outcomes.
+"""Rule closed_form_data: Figure 13 (beyond the paper), on Example 2's model and a model with many outcomes.
 
 Part ``tradeoff``: win rate against KL of five selection rules, every policy exact: best-of-n
 (Lemma 2.3, real n), Best-of-Poisson (bonkl.bop_pmf, mu = n - 1), soft best-of-n (bonkl.soft_bon_pmf

@@ -7,8 +7,8 @@ import pandas as pd
 
 from .. import divergences
 from ..bon import bon_pmf
-from ..kl import kl_exact
 from ..divergences import kl_divergence
+from ..kl import kl_exact
 from ..optimal import optimal_policy
 from ..rewind_repeat import rr_pmf
 from ..selection import bop_pmf, soft_bon_pmf

@@ -8,8 +8,8 @@ options of its rule (``config.plot``: ``width``, ``height``, ``log_x``, ``legend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
@@ -97,7 +97,7 @@ def plot_uniform_kl(table: pd.DataFrame, options: dict):
     sizes = sorted(table["alphabet_size"].unique())
     fig, axes = _figure(options, ncols=len(sizes), sharey=True)
     columns = ["kl_exact", "kl_bon", "kl_alternate_mean", "kl_estimator_mean"]
-    for i, (ax, size) in enumerate(zip(axes, sizes)):
+    for i, (ax, size) in enumerate(zip(axes, sizes, strict=True)):
         _kl_curves(ax, table[table["alphabet_size"] == size].sort_values("n"), options, columns)
         _kl_axes(ax, options, ylabel=i == 0)
         ax.axvline(size, color="0.6", linewidth=0.6, linestyle=":", zorder=1)
@@ -112,7 +112,7 @@ def plot_top_outcomes_kl(table: pd.DataFrame, options: dict):
     fig, axes = _figure(options, ncols=len(panels), sharey=True)
     colors = options["colors"]
     columns = ["kl_exact", "kl_bon", "kl_alternate_mean", "kl_estimator_mean"]
-    for i, (ax, panel) in enumerate(zip(axes, panels)):
+    for i, (ax, panel) in enumerate(zip(axes, panels, strict=True)):
         part = table[table["panel"] == panel].sort_values("n")
         tilt = part["tilt"].iloc[0]
         ax.fill_between(part["n"], part[BAND[0]], part[BAND[1]], color=colors["estimator"], alpha=0.18,
@@ -145,7 +145,7 @@ def plot_example1_tradeoff(table: pd.DataFrame, options: dict):
     ax.annotate(r"$n \to \infty$: KL $\to \log 2$, win rate $\to 3/4$", xy=(limit["kl_exact"], limit["win_rate"]),
                 xytext=(limit["kl_exact"] + 0.35, 0.66), fontsize="small",
                 arrowprops=dict(arrowstyle="->", linewidth=0.6, color="0.3"))
-    ax.plot([], [], linestyle="none", marker="o", markersize=2.2, color="0.3", label="$n = 1, 2, 4, 8, \ldots$")
+    ax.plot([], [], linestyle="none", marker="o", markersize=2.2, color="0.3", label=r"$n = 1, 2, 4, 8, \ldots$")
     ax.set_xlabel(KL_LABEL)
     ax.set_ylabel(WIN_LABEL)
     ax.set_xlim(left=0)
@@ -218,21 +218,66 @@ def plot_beyond_paper(table: pd.DataFrame, options: dict):
 
 @dataclass(frozen=True)
 class Figure:
-    """One closed-form figure: its paper number and the function that draws it from its table."""
+    """One closed-form figure: the one place the workflow, the tests and the notebooks read it from.
+
+    ``settings`` is the config section of its numbers; its data rule runs
+    ``workflow/scripts/<stem>.py`` (Figures 7 and 8 share ``example2_policies.py``).
+    """
 
     paper_figure: int
     draw: Callable
+    settings: str
+    shows: str  # what the figure shows: the report's caption after the figure's number
+    in_paper: bool = True
+
+    @property
+    def caption(self) -> str:
+        """The Snakemake report's caption."""
+        lead = paper_title(self.paper_figure) if self.in_paper else f"Beyond the paper (Fig. {self.paper_figure})"
+        return f"{lead}: {self.shows}"
 
 
+#: The closed-form figures by output stem (``results/figures/<stem>.{png,pdf,csv}``), in paper order.
 FIGURES = {
-    "fig01_example1_kl": Figure(1, plot_example1_kl),
-    "fig02_uniform_kl": Figure(2, plot_uniform_kl),
-    "fig03_top_outcomes_kl": Figure(3, plot_top_outcomes_kl),
-    "fig06_example1_tradeoff": Figure(6, plot_example1_tradeoff),
-    "fig07_example2_simplex": Figure(7, plot_example2_simplex),
-    "fig08_example2_tradeoff": Figure(8, plot_example2_tradeoff),
-    "fig09_example3_tradeoff": Figure(9, plot_example3_tradeoff),
-    "fig13_beyond_paper": Figure(13, plot_beyond_paper),  # not in the paper
+    "fig01_example1_kl": Figure(
+        1, plot_example1_kl, "example1_kl",
+        "Example 1 (two equiprobable outcomes), the exact KL of best-of-n (eq. 5) stays below log 2 while "
+        "log n - (n-1)/n (eq. 4) grows without bound; the expected estimator of eq. 25 tracks the exact KL."),
+    "fig02_uniform_kl": Figure(
+        2, plot_uniform_kl, "uniform",
+        "uniform models of several alphabet sizes L; the exact KL saturates at log L once n exceeds L (dotted "
+        "line), eq. 4 keeps growing, eq. 23 is loose by about (n-1)/n for n < L, and eq. 25 follows the exact KL."),
+    "fig03_top_outcomes_kl": Figure(
+        3, plot_top_outcomes_kl, "top_outcomes",
+        "rare high-reward outcomes over a small uniform alphabet; the KL saturates until the next rarer outcome "
+        "is found near n = 1/mass, eq. 23 and eq. 25 follow it, eq. 4 does not; the band is the tilted min/max "
+        "of eq. 25 (Appendix C.2)."),
+    "fig06_example1_tradeoff": Figure(
+        6, plot_example1_tradeoff, "example1_tradeoff",
+        "Example 1, the actual win rate of best-of-n against its exact KL (eq. 5) and against eq. 4; with the "
+        "exact KL the tradeoff is more favourable, reaching win rate 3/4 at KL log 2."),
+    "fig07_example2_simplex": Figure(
+        7, plot_example2_simplex, "example2",
+        "Example 2 on the probability simplex; best-of-n over real n, rewind-and-repeat over a continuous "
+        "threshold and the win-rate-optimal policy pi_beta over beta take different paths from the reference "
+        "to the best outcome."),
+    "fig08_example2_tradeoff": Figure(
+        8, plot_example2_tradeoff, "example2",
+        "Example 2, win rate against KL of best-of-n, rewind-and-repeat and the optimal policy pi_beta; "
+        "best-of-n is strikingly close to optimal."),
+    "fig09_example3_tradeoff": Figure(
+        9, plot_example3_tradeoff, "example3",
+        "Example 3 (outcomes of vanishing mass), win rate against KL from the closed forms; best-of-n is "
+        "almost optimal and better than rewind-and-repeat."),
+    "fig13_beyond_paper": Figure(
+        13, plot_beyond_paper, "beyond_paper",
+        "top, win rate against KL of five inference-time selection rules, every policy exact - best-of-n "
+        "(Lemma 2.3), Best-of-Poisson (n - 1 ~ Poisson(mu)), soft best-of-n (a draw kept with probability "
+        "proportional to exp(C/lambda)), rewind-and-repeat and the optimal pi_beta - on Example 2's model and "
+        "on a Zipf model with many outcomes; bottom, the Renyi, chi-square and total-variation divergences of "
+        "best-of-n (solid) against the Mroueh (2024) bounds integral_0^1 f(n u^(n-1)) du (dashed), which a "
+        "continuous reward attains.",
+        in_paper=False),
 }
 
 
