@@ -57,30 +57,44 @@ def main(argv=None) -> None:
                 continue
             ids = chat_prompt_ids(tokenizer, prompt["text"])
             cpu = time.process_time()
-            frame = sample_responses(model, tokenizer, ids, args.samples, args.max_new_tokens,
-                                     shard_seed(0, f"{set_name}/{prompt['id']}", 0), args.batch_size)
+            frame = sample_responses(
+                model,
+                tokenizer,
+                ids,
+                args.samples,
+                args.max_new_tokens,
+                shard_seed(0, f"{set_name}/{prompt['id']}", 0),
+                args.batch_size,
+            )
             cpu = time.process_time() - cpu
             length = frame["num_tokens"].to_numpy()
             ended = frame["finished"].to_numpy()
-            row = {"prompt": f"{set_name}/{prompt['id']}", "prompt_tokens": len(ids),
-                   "cpu_s_per_token": cpu / length.sum()}
+            row = {
+                "prompt": f"{set_name}/{prompt['id']}",
+                "prompt_tokens": len(ids),
+                "cpu_s_per_token": cpu / length.sum(),
+            }
             for c in caps:
                 row[f"ended@{c}"] = float(np.mean(ended & (length <= c)))
                 row[f"mean@{c}"] = float(np.minimum(length, c).mean())
             rows.append(row)
-            print(f"{row['prompt']}: {len(ids)} prompt tokens, {cpu:.0f} s CPU; ended/mean tokens by cap: "
-                  + ", ".join(f"{c}: {row[f'ended@{c}']:.2f}/{row[f'mean@{c}']:.0f}" for c in caps), flush=True)
+            print(
+                f"{row['prompt']}: {len(ids)} prompt tokens, {cpu:.0f} s CPU; ended/mean tokens by cap: "
+                + ", ".join(f"{c}: {row[f'ended@{c}']:.2f}/{row[f'mean@{c}']:.0f}" for c in caps),
+                flush=True,
+            )
     table = pd.DataFrame(rows)
     if args.out:
         table.to_csv(args.out, index=False)
     with pd.option_context("display.width", 250, "display.max_columns", 40, "display.precision", 2):
         print(table.drop(columns="cpu_s_per_token").to_string(index=False))
-    print(f"\nestimated wall time of {args.pool} samples x {len(table)} prompts on 2 cores "
-          f"(two one-thread jobs):")
+    print(f"\nestimated wall time of {args.pool} samples x {len(table)} prompts on 2 cores (two one-thread jobs):")
     for c in caps:
         seconds = (table[f"mean@{c}"] * args.pool * table["cpu_s_per_token"]).sum() / 2
-        print(f"  cap {c:4d}: {seconds / 60:5.1f} min  (mean useful tokens/sample "
-              f"{table[f'mean@{c}'].mean():.1f}, ended {table[f'ended@{c}'].mean():.0%})")
+        print(
+            f"  cap {c:4d}: {seconds / 60:5.1f} min  (mean useful tokens/sample "
+            f"{table[f'mean@{c}'].mean():.1f}, ended {table[f'ended@{c}'].mean():.0%})"
+        )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,7 @@ def eos_token_ids(model, tokenizer) -> list[int]:
         if value is not None:
             ids.update([value] if isinstance(value, int) else value)
     if not ids:
-        raise ValueError("neither the model's generation config nor the tokenizer names an "
-                         "end-of-sequence token")
+        raise ValueError("neither the model's generation config nor the tokenizer names an end-of-sequence token")
     return sorted(int(i) for i in ids)
 
 
@@ -125,8 +124,11 @@ def score_sequences(model, prompt_ids, sequences) -> np.ndarray:
 
 def _window_end(view, buffer):
     """The column after ``view`` if ``view`` is ``buffer[:, :, a:b]`` (it is then ``b``), else None."""
-    if (view.shape[:2] != buffer.shape[:2] or view.stride() != buffer.stride()
-            or view.untyped_storage().data_ptr() != buffer.untyped_storage().data_ptr()):
+    if (
+        view.shape[:2] != buffer.shape[:2]
+        or view.stride() != buffer.stride()
+        or view.untyped_storage().data_ptr() != buffer.untyped_storage().data_ptr()
+    ):
         return None
     start, rest = divmod(view.storage_offset() - buffer.storage_offset(), buffer.stride(2))
     return start + view.shape[2] if rest == 0 and start >= 0 else None
@@ -159,14 +161,16 @@ class _BufferLayer(DynamicLayer):
         old, step = self.get_seq_length(), key_states.shape[-2]
         end = self.window_end()
         if end is None or end + step > self.buffers[0].shape[2]:
-            self.buffers = tuple(s.new_empty(s.shape[0], s.shape[1], old + step + self.spare, s.shape[3])
-                                 for s in (key_states, value_states))
+            self.buffers = tuple(
+                s.new_empty(s.shape[0], s.shape[1], old + step + self.spare, s.shape[3])
+                for s in (key_states, value_states)
+            )
             if old:
                 self.buffers[0][:, :, :old], self.buffers[1][:, :, :old] = self.keys, self.values
             end = old
         keys, values = self.buffers
-        keys[:, :, end:end + step], values[:, :, end:end + step] = key_states, value_states
-        self.keys, self.values = keys[:, :, end - old:end + step], values[:, :, end - old:end + step]
+        keys[:, :, end : end + step], values[:, :, end : end + step] = key_states, value_states
+        self.keys, self.values = keys[:, :, end - old : end + step], values[:, :, end - old : end + step]
         return self.keys, self.values
 
     def batch_select_indices(self, indices):
@@ -176,7 +180,7 @@ class _BufferLayer(DynamicLayer):
             return super().batch_select_indices(indices)
         length = self.keys.shape[2]
         self.buffers = tuple(b[indices] for b in self.buffers)
-        self.keys, self.values = (b[:, :, end - length:end] for b in self.buffers)
+        self.keys, self.values = (b[:, :, end - length : end] for b in self.buffers)
 
 
 class _BufferCache(DynamicCache):
@@ -199,8 +203,10 @@ class _Decoder:
         self.prompt_len = len(prompt_ids)
         window = getattr(model.config.get_text_config(), "sliding_window", None)
         if window and self.prompt_len + max_new_tokens >= window:
-            raise NotImplementedError(f"prompt + max_new_tokens ({self.prompt_len + max_new_tokens}) "
-                                      f"must stay below the sliding window ({window})")
+            raise NotImplementedError(
+                f"prompt + max_new_tokens ({self.prompt_len + max_new_tokens}) "
+                f"must stay below the sliding window ({window})"
+            )
         self.cache = _BufferCache()
         prompt = torch.tensor([list(prompt_ids)], device=self.device)
         out = model(input_ids=prompt, use_cache=True, logits_to_keep=1, **{self.cache_kwarg: self.cache})
@@ -210,8 +216,7 @@ class _Decoder:
 
     def first_tokens(self, indices):
         """Uniform streams and first tokens (from the shared prompt logits) for new samples."""
-        u = torch.tensor(np.stack([_uniforms(self.seed, i, self.max_new) for i in indices]),
-                         device=self.device)
+        u = torch.tensor(np.stack([_uniforms(self.seed, i, self.max_new) for i in indices]), device=self.device)
         tokens, logprobs = sample_tokens(self.first_logits.expand(len(indices), -1), u[:, 0])
         return u, tokens, logprobs
 
@@ -235,8 +240,13 @@ class _Decoder:
         mask = None
         if bool(self.pad.any()):
             mask = torch.arange(self.length + 1, device=self.device) >= self.pad.unsqueeze(1)
-        out = self.model(input_ids=inputs, attention_mask=mask, position_ids=positions,
-                         use_cache=True, **{self.cache_kwarg: self.cache})
+        out = self.model(
+            input_ids=inputs,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_kwarg: self.cache},
+        )
         self.length += 1
         tokens, logprobs = sample_tokens(out.logits[:, -1].float(), self.u[arange, self.count])
         self.tokens[arange, self.count] = tokens
@@ -282,8 +292,17 @@ class _Decoder:
             self.length -= trim
 
 
-def sample_responses(model, tokenizer, prompt_ids, num_samples: int, max_new_tokens: int, seed: int,
-                     batch_size: int, progress: bool = False, rescore: bool = False) -> pd.DataFrame:
+def sample_responses(
+    model,
+    tokenizer,
+    prompt_ids,
+    num_samples: int,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int,
+    progress: bool = False,
+    rescore: bool = False,
+) -> pd.DataFrame:
     """Draw ``num_samples`` responses to ``prompt_ids`` exactly from the model (temperature 1).
 
     Returns one row per sample, in ``sample_index`` order, with columns ``sample_index`` (int64),
@@ -295,8 +314,11 @@ def sample_responses(model, tokenizer, prompt_ids, num_samples: int, max_new_tok
     """
     from tqdm.auto import tqdm
 
-    for name, value, low in (("num_samples", num_samples, 0), ("max_new_tokens", max_new_tokens, 1),
-                             ("batch_size", batch_size, 1)):
+    for name, value, low in (
+        ("num_samples", num_samples, 0),
+        ("max_new_tokens", max_new_tokens, 1),
+        ("batch_size", batch_size, 1),
+    ):
         if int(value) != value or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if len(prompt_ids) == 0:
@@ -328,9 +350,12 @@ def sample_responses(model, tokenizer, prompt_ids, num_samples: int, max_new_tok
             if not taken:
                 return None
             ids, u, tokens, logprobs = zip(*taken)
-            return (torch.tensor(ids, device=dec.device), torch.stack(u),
-                    torch.tensor(tokens, device=dec.device),
-                    torch.tensor(logprobs, dtype=torch.float64, device=dec.device))
+            return (
+                torch.tensor(ids, device=dec.device),
+                torch.stack(u),
+                torch.tensor(tokens, device=dec.device),
+                torch.tensor(logprobs, dtype=torch.float64, device=dec.device),
+            )
 
         new = draw(batch_size)
         if new is not None:
@@ -368,11 +393,13 @@ def _frame(model, tokenizer, prompt_ids, results, rescore) -> pd.DataFrame:
         logprob = np.array([values[tuple(seq)] for seq in token_ids], dtype=np.float64)
     else:
         logprob = logprob[[first[tuple(seq)] for seq in token_ids]]
-    return pd.DataFrame({
-        "sample_index": np.arange(len(results), dtype=np.int64),
-        "token_ids": token_ids,
-        "text": tokenizer.batch_decode(token_ids, skip_special_tokens=True) if token_ids else [],
-        "logprob": logprob,
-        "num_tokens": np.array([len(s) for s in token_ids], dtype=np.int64),
-        "finished": np.array([r[2] for r in results], dtype=bool),
-    })
+    return pd.DataFrame(
+        {
+            "sample_index": np.arange(len(results), dtype=np.int64),
+            "token_ids": token_ids,
+            "text": tokenizer.batch_decode(token_ids, skip_special_tokens=True) if token_ids else [],
+            "logprob": logprob,
+            "num_tokens": np.array([len(s) for s in token_ids], dtype=np.int64),
+            "finished": np.array([r[2] for r in results], dtype=bool),
+        }
+    )

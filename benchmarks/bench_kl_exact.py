@@ -148,8 +148,9 @@ def hard_cases(quick):
     cases.append(("tiny masses", "L=12, 1e-300..1e-20 at both ends", p / p.sum(), None, tiny_n + [1e12]))
     for _ in range(2):
         p = 10.0 ** -rng().uniform(0, 300, 15)
-        cases.append(("tiny masses", f"L=15, log-uniform 1e-300..1, top={p[-1] / p.sum():.2g}",
-                      p / p.sum(), None, tiny_n))
+        cases.append(
+            ("tiny masses", f"L=15, log-uniform 1e-300..1, top={p[-1] / p.sum():.2g}", p / p.sum(), None, tiny_n)
+        )
     p = np.concatenate((10.0 ** -np.linspace(300, 20, 14), [1.0]))
     cases.append(("tiny masses", "L=15, 1e-300..1e-20 below a top of mass ~1", p / p.sum(), None, tiny_n))
     # repeated masses (mpmath forms the CDF by multiplication inside a block)
@@ -212,8 +213,18 @@ def bench_accuracy(quick):
             ref_f = float(ref)
             err_fast = abs(fast[i] - ref) / ref if ref > 0 else mp.mpf(abs(fast[i]))
             err_slow = abs(slow[i] - ref) / ref if ref > 0 else mp.mpf(abs(slow[i]))
-            rows.append((category, description, n, ref_f, float(err_fast), float(err_slow),
-                         float(abs(fast[i] - ref)), float(abs(slow[i] - ref))))
+            rows.append(
+                (
+                    category,
+                    description,
+                    n,
+                    ref_f,
+                    float(err_fast),
+                    float(err_slow),
+                    float(abs(fast[i] - ref)),
+                    float(abs(slow[i] - ref)),
+                )
+            )
     elapsed = time.perf_counter() - started
     print(f"{'category':<16} {'model':<34} {'n':>16} {'KL (mpmath)':>12} {'bonkl rel err':>14} {'naive rel err':>14}")
     for row in rows:

@@ -32,8 +32,10 @@ from bonkl.lm.prompts import chat_prompt_ids
 sys.path.insert(0, str(Path(__file__).parent))
 import baseline_sampling_head as head  # noqa: E402  (today's sampler, frozen)
 
-CASES = (("short: alpaca P1", "config/prompts/alpaca.yaml", "P1", "short_tokens"),
-         ("long: translation P3", "config/prompts/translation.yaml", "P3", "long_tokens"))
+CASES = (
+    ("short: alpaca P1", "config/prompts/alpaca.yaml", "P1", "short_tokens"),
+    ("long: translation P3", "config/prompts/translation.yaml", "P3", "long_tokens"),
+)
 
 
 def prompt_text(path, prompt_id):
@@ -49,10 +51,17 @@ def run_generate(model, prompt_ids, num_samples, max_new_tokens, batch_size, eos
         for start in range(0, num_samples, batch_size):
             rows = min(batch_size, num_samples - start)
             inputs = prompt.expand(rows, -1)
-            out = model.generate(inputs, attention_mask=torch.ones_like(inputs), do_sample=True,
-                                 temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
-                                 pad_token_id=eos[0])
-            generated = out[:, prompt.shape[1]:]
+            out = model.generate(
+                inputs,
+                attention_mask=torch.ones_like(inputs),
+                do_sample=True,
+                temperature=1.0,
+                top_k=0,
+                top_p=1.0,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=eos[0],
+            )
+            generated = out[:, prompt.shape[1] :]
             ended = torch.isin(generated, torch.tensor(eos))
             first_end = torch.where(ended.any(1), ended.int().argmax(1) + 1, generated.shape[1])
             useful += int(first_end.sum())
@@ -72,7 +81,7 @@ def peak_gflops():
     wall = time.perf_counter()
     for _ in range(5):
         a @ a
-    return 5 * 2 * 2048 ** 3 / (time.perf_counter() - wall) / 1e9
+    return 5 * 2 * 2048**3 / (time.perf_counter() - wall) / 1e9
 
 
 def weights_per_token(model):
@@ -83,6 +92,7 @@ def weights_per_token(model):
 def step_breakdown(model, prompt_ids, rows, steps):
     """CPU milliseconds of one decode step of the new sampler at ``rows`` rows after ``steps``
     steps, and of its parts timed alone on the same shapes."""
+
     def ms(fn, repeat=3):
         fn()
         cpu = time.process_time()
@@ -102,22 +112,31 @@ def step_breakdown(model, prompt_ids, rows, steps):
         linears = [m for m in layers.modules() if isinstance(m, torch.nn.Linear)]
         inputs = {m.in_features: torch.randn(rows, 1, m.in_features) for m in linears}
         hidden = inputs[config.hidden_size]
-        parts = {f"matrix products, {len(layers)} layers": ms(lambda: [m(inputs[m.in_features]) for m in linears]),
-                 "output head (lm_head)": ms(lambda: model.lm_head(hidden))}
+        parts = {
+            f"matrix products, {len(layers)} layers": ms(lambda: [m(inputs[m.in_features]) for m in linears]),
+            "output head (lm_head)": ms(lambda: model.lm_head(hidden)),
+        }
         logits = model.lm_head(hidden)[:, -1]
         u = torch.rand(rows, dtype=torch.float64)
         parts["vocabulary softmax + CDF inversion"] = ms(lambda: sampling.sample_tokens(logits, u))
         attn = layers[0].self_attn
-        heads, kv, dim = config.num_attention_heads, config.num_key_value_heads, attn.head_dim
+        heads, dim = config.num_attention_heads, attn.head_dim
         query = torch.randn(rows, heads, 1, dim)
         keys = dec.cache.layers[0].keys
         mask = torch.ones(rows, keys.shape[2], dtype=torch.bool)
-        parts["attention (prompt shared + own columns)"] = ms(lambda: [sampling._shared_prefix_attention(
-            layer.self_attn, query, keys, keys, None, bonkl_prefix=dec.prefix, bonkl_mask=mask)
-            for layer in layers])
+        parts["attention (prompt shared + own columns)"] = ms(
+            lambda: [
+                sampling._shared_prefix_attention(
+                    layer.self_attn, query, keys, keys, None, bonkl_prefix=dec.prefix, bonkl_mask=mask
+                )
+                for layer in layers
+            ]
+        )
     parts["rest: norms, rotary, cache writes, Python"] = total - sum(parts.values())
-    print(f"\nOne decode step of the new sampler, {rows} rows, prompt {len(prompt_ids)} + {length} "
-          f"generated columns, {torch.get_num_threads()} threads: {total:.0f} ms CPU")
+    print(
+        f"\nOne decode step of the new sampler, {rows} rows, prompt {len(prompt_ids)} + {length} "
+        f"generated columns, {torch.get_num_threads()} threads: {total:.0f} ms CPU"
+    )
     for name, value in parts.items():
         print(f"  {name:45s} {value:7.1f} ms  {value / total:5.1%}")
 
@@ -144,9 +163,11 @@ def main(argv=None) -> None:
     eos = sampling.eos_token_ids(model, tokenizer)
     gflops = peak_gflops()
     limit = gflops * 1e9 / (2 * weights_per_token(model))
-    print(f"torch threads {torch.get_num_threads()}; {args.samples} samples per prompt; generate batch "
-          f"{args.batch_size}, samplers batch {args.our_batch_size}; float32 matrix product "
-          f"{gflops:.0f} GFLOP/s -> compute limit {limit:.0f} tokens/s")
+    print(
+        f"torch threads {torch.get_num_threads()}; {args.samples} samples per prompt; generate batch "
+        f"{args.batch_size}, samplers batch {args.our_batch_size}; float32 matrix product "
+        f"{gflops:.0f} GFLOP/s -> compute limit {limit:.0f} tokens/s"
+    )
 
     run_generate(model, chat_prompt_ids(tokenizer, "Hi"), 2, 4, 2, eos, 0)  # warm-up
     for impl in (head, sampling):
@@ -158,35 +179,48 @@ def main(argv=None) -> None:
         max_new = getattr(args, cap)
         runs = {}
         if not args.no_generate:
-            runs["generate"] = timed(lambda: run_generate(model, prompt, args.samples, max_new,
-                                                          args.batch_size, eos, args.seed))
+            runs["generate"] = timed(
+                lambda: run_generate(model, prompt, args.samples, max_new, args.batch_size, eos, args.seed)
+            )
         frames = {}
         for name, impl in (("HEAD sampler", head), ("new sampler", sampling)):
-            frames[name], wall, cpu = timed(lambda: impl.sample_responses(
-                model, tokenizer, prompt, args.samples, max_new, args.seed, args.our_batch_size))
+            frames[name], wall, cpu = timed(
+                lambda: impl.sample_responses(
+                    model, tokenizer, prompt, args.samples, max_new, args.seed, args.our_batch_size
+                )
+            )
             runs[name] = (int(frames[name]["num_tokens"].sum()), wall, cpu)
         new = frames["new sampler"]
         same = (new["token_ids"] == frames["HEAD sampler"]["token_ids"]).mean()
-        print(f"\n{label}: prompt {len(prompt)} tokens, max_new_tokens {max_new}; "
-              f"{new['finished'].mean():.0%} ended, mean {new['num_tokens'].mean():.1f} useful tokens; "
-              f"new = HEAD draws for {same:.1%} of samples")
-        print(f"  {'':14s} {'tokens':>7s} {'wall s':>7s} {'CPU s':>7s} {'tok/s':>7s} {'tok/CPU-s':>9s} "
-              f"{'of limit':>8s}")
+        print(
+            f"\n{label}: prompt {len(prompt)} tokens, max_new_tokens {max_new}; "
+            f"{new['finished'].mean():.0%} ended, mean {new['num_tokens'].mean():.1f} useful tokens; "
+            f"new = HEAD draws for {same:.1%} of samples"
+        )
+        print(
+            f"  {'':14s} {'tokens':>7s} {'wall s':>7s} {'CPU s':>7s} {'tok/s':>7s} {'tok/CPU-s':>9s} {'of limit':>8s}"
+        )
         for name in names:
             if name in runs:
                 tokens, wall, cpu = runs[name]
-                print(f"  {name:14s} {tokens:7d} {wall:7.1f} {cpu:7.1f} {tokens / wall:7.0f} "
-                      f"{tokens / cpu:9.0f} {tokens / wall / limit:8.1%}")
+                print(
+                    f"  {name:14s} {tokens:7d} {wall:7.1f} {cpu:7.1f} {tokens / wall:7.0f} "
+                    f"{tokens / cpu:9.0f} {tokens / wall / limit:8.1%}"
+                )
         rate = {name: (r[0] / r[1], r[0] / r[2]) for name, r in runs.items()}
         for base in names[:2]:
             if base in rate:
-                print(f"  new / {base}: {rate['new sampler'][0] / rate[base][0]:.2f}x per wall second, "
-                      f"{rate['new sampler'][1] / rate[base][1]:.2f}x per CPU second")
+                print(
+                    f"  new / {base}: {rate['new sampler'][0] / rate[base][0]:.2f}x per wall second, "
+                    f"{rate['new sampler'][1] / rate[base][1]:.2f}x per CPU second"
+                )
         if args.check:
             check = new.head(args.check)
             rescored = sampling.score_sequences(model, prompt, check["token_ids"].tolist())
-            print(f"  exactness: max |logprob - full re-scoring| over {len(check)} samples = "
-                  f"{np.abs(rescored - check['logprob'].to_numpy()).max():.1e} nats")
+            print(
+                f"  exactness: max |logprob - full re-scoring| over {len(check)} samples = "
+                f"{np.abs(rescored - check['logprob'].to_numpy()).max():.1e} nats"
+            )
         step_breakdown(model, prompt, args.our_batch_size, max_new // 2)
 
 

@@ -53,21 +53,34 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Gemma 2 shapes (the public configs of google/gemma-2-2b and -9b); weights are random.
-GEMMA2_COMMON = dict(vocab_size=256000, head_dim=256, sliding_window=4096, attn_logit_softcapping=50.0,
-                     final_logit_softcapping=30.0, query_pre_attn_scalar=256, max_position_embeddings=8192,
-                     bos_token_id=2, eos_token_id=1, pad_token_id=0)
+GEMMA2_COMMON = dict(
+    vocab_size=256000,
+    head_dim=256,
+    sliding_window=4096,
+    attn_logit_softcapping=50.0,
+    final_logit_softcapping=30.0,
+    query_pre_attn_scalar=256,
+    max_position_embeddings=8192,
+    bos_token_id=2,
+    eos_token_id=1,
+    pad_token_id=0,
+)
 SHAPES = {
-    "gemma2-2b": dict(hidden_size=2304, num_hidden_layers=26, num_attention_heads=8, num_key_value_heads=4,
-                      intermediate_size=9216),
-    "gemma2-9b": dict(hidden_size=3584, num_hidden_layers=42, num_attention_heads=16, num_key_value_heads=8,
-                      intermediate_size=14336),
+    "gemma2-2b": dict(
+        hidden_size=2304, num_hidden_layers=26, num_attention_heads=8, num_key_value_heads=4, intermediate_size=9216
+    ),
+    "gemma2-9b": dict(
+        hidden_size=3584, num_hidden_layers=42, num_attention_heads=16, num_key_value_heads=8, intermediate_size=14336
+    ),
 }
 SMOKE_COMMON = dict(GEMMA2_COMMON, vocab_size=1000, head_dim=16, query_pre_attn_scalar=16)
 SMOKE_SHAPES = {
-    "gemma2-2b": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      intermediate_size=128),
-    "gemma2-9b": dict(hidden_size=96, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
-                      intermediate_size=192),
+    "gemma2-2b": dict(
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=128
+    ),
+    "gemma2-9b": dict(
+        hidden_size=96, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, intermediate_size=192
+    ),
 }
 # Prompt lengths of the paper's prompts under Gemma 2's chat template (about 30-40 tokens for the
 # Alpaca prompts, about 250 for the translated abstract); random token ids of those lengths.
@@ -76,14 +89,14 @@ PROMPT_LENGTHS = {"alpaca": 32, "abstract": 250}
 
 DEFINITIONS = {
     "useful_tokens": "generated tokens up to and including the end-of-sequence token (generate's steps "
-                     "on rows that have ended do not count)",
+    "on rows that have ended do not count)",
     "forward_calls": "the model's forward calls: the prompt pass plus one per decoding step",
     "fraction_bandwidth_weights": "forward calls/s x bytes of the weights one step reads (all but the input "
-                                  "embedding; float32 head) / measured copy bandwidth (read + write)",
+    "embedding; float32 head) / measured copy bandwidth (read + write)",
     "fraction_bandwidth_weights_kv": "the same, adding the key/value bytes attention reads per step at the "
-                                     "mean context (prompt + max_new/2, every row)",
+    "mean context (prompt + max_new/2, every row)",
     "fraction_bf16_compute": "2 x matmul parameters x useful tokens/s / measured bf16 matmul FLOP/s "
-                             "(attention's own FLOPs not counted)",
+    "(attention's own FLOPs not counted)",
 }
 
 
@@ -184,23 +197,40 @@ def load_test_helpers():
 
 # --- 1. environment ---------------------------------------------------------------------------
 
+
 def section_environment(report, record, device):
     import transformers
 
-    record.update(date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  python=platform.python_version(), torch=torch.__version__,
-                  transformers=transformers.__version__, numpy=np.__version__,
-                  torch_cuda=torch.version.cuda, cuda_available=torch.cuda.is_available(),
-                  device=str(device), tf32_matmul=torch.backends.cuda.matmul.allow_tf32)
+    record.update(
+        date_utc=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        transformers=transformers.__version__,
+        numpy=np.__version__,
+        torch_cuda=torch.version.cuda,
+        cuda_available=torch.cuda.is_available(),
+        device=str(device),
+        tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+    )
     if torch.device(device).type == "cuda":
         props = torch.cuda.get_device_properties(device)
-        record.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1),
-                      multiprocessors=props.multi_processor_count,
-                      compute_capability=f"{props.major}.{props.minor}")
+        record.update(
+            gpu=props.name,
+            gpu_memory_gib=round(props.total_memory / 2**30, 1),
+            multiprocessors=props.multi_processor_count,
+            compute_capability=f"{props.major}.{props.minor}",
+        )
         with contextlib.suppress(Exception):
             record["nvidia_smi"] = subprocess.run(
-                ["nvidia-smi", "--query-gpu=name,driver_version,clocks.sm,clocks.mem,power.draw",
-                 "--format=csv,noheader"], capture_output=True, text=True, timeout=15).stdout.strip()
+                [
+                    "nvidia-smi",
+                    "--query-gpu=name,driver_version,clocks.sm,clocks.mem,power.draw",
+                    "--format=csv,noheader",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=15,
+            ).stdout.strip()
     major = int(transformers.__version__.split(".")[0])
     record["transformers_major_ok"] = major == 5
     try:
@@ -214,12 +244,15 @@ def section_environment(report, record, device):
     for key, value in record.items():
         report.say(f"{key}: {value}")
     if major != 5:
-        report.say(f"WARNING: transformers {transformers.__version__}: bonkl.lm.sampling subclasses "
-                   "transformers 5.x cache internals (DynamicLayer, Cache(layer_class_to_replicate=...)); "
-                   "its results below may fail or be wrong. The generate baseline and ceilings still run.")
+        report.say(
+            f"WARNING: transformers {transformers.__version__}: bonkl.lm.sampling subclasses "
+            "transformers 5.x cache internals (DynamicLayer, Cache(layer_class_to_replicate=...)); "
+            "its results below may fail or be wrong. The generate baseline and ceilings still run."
+        )
 
 
 # --- 2. ceilings ------------------------------------------------------------------------------
+
 
 def section_ceilings(report, record, device, smoke):
     """Copy bandwidth (read + write bytes) and bf16 matrix-product rate, on random data."""
@@ -230,18 +263,21 @@ def section_ceilings(report, record, device, smoke):
     record["copy_bytes"] = 2 * src.nbytes
     record["copy_bandwidth_GBps"] = 2 * src.nbytes / seconds / 1e9
     ok = bool(torch.equal(dst, src))
-    del src, dst
+    src = dst = None  # free the buffers before the matrix product
     size = 256 if smoke else 8192
     a, b = (torch.randn(size, size, device=device, dtype=torch.bfloat16) for _ in range(2))
     seconds = timed(lambda: a @ b, device, reps=10)
     record["matmul_size"] = size
     record["bf16_TFLOPs"] = 2 * size**3 / seconds / 1e12
-    del a, b
-    report.say(f"copy bandwidth {record['copy_bandwidth_GBps']:.0f} GB/s (read + write, copy correct: {ok}); "
-               f"bf16 matmul {size}^3: {record['bf16_TFLOPs']:.1f} TFLOP/s")
+    a = b = None
+    report.say(
+        f"copy bandwidth {record['copy_bandwidth_GBps']:.0f} GB/s (read + write, copy correct: {ok}); "
+        f"bf16 matmul {size}^3: {record['bf16_TFLOPs']:.1f} TFLOP/s"
+    )
 
 
 # --- 3. exactness -----------------------------------------------------------------------------
+
 
 class OnDevice:
     """Lets the tests' CPU-side enumeration run its full forward passes on the device."""
@@ -271,8 +307,11 @@ def check_exact(report, name, model, tokenizer, prompt, device, num_samples, hel
     rescored = dict(zip(observed, score_sequences(model, prompt, distinct)))
     rescore = frame["token_ids"].map(lambda s: rescored[tuple(s)]).to_numpy()
     result = {
-        "samples": len(frame), "outcomes": len(exact), "seen_outcomes": len(observed),
-        "unknown_outcomes": len(set(observed) - set(exact)), "sampling_s": round(seconds, 2),
+        "samples": len(frame),
+        "outcomes": len(exact),
+        "seen_outcomes": len(observed),
+        "unknown_outcomes": len(set(observed) - set(exact)),
+        "sampling_s": round(seconds, 2),
         "chisquare_p": float(chisquare_pvalue(observed, exact, len(frame))),
         "max_abs_logprob_vs_enumeration": float(np.abs(frame["logprob"].to_numpy() - want).max()),
         "max_abs_logprob_vs_rescoring": float(np.abs(frame["logprob"].to_numpy() - rescore).max()),
@@ -295,24 +334,28 @@ def section_exactness(report, record, device, smoke, helpers):
     model = tiny_lm.build_model()
     cpu_reference = enumerate_outcomes(model, prompt, 4, [0])  # float32 on the CPU: independent device
     model.to(device)
-    record["llama_float32"] = check_exact(report, "tiny Llama float32", model, tokenizer, prompt, device,
-                                          num, helpers, cpu_reference)
+    record["llama_float32"] = check_exact(
+        report, "tiny Llama float32", model, tokenizer, prompt, device, num, helpers, cpu_reference
+    )
     model.to(torch.bfloat16)
     _float32_head(model)  # what load_model does for dtype bfloat16: float32 logits
-    record["llama_bfloat16_float32_logits"] = check_exact(report, "tiny Llama bf16 weights, f32 logits",
-                                                          model, tokenizer, prompt, device, num, helpers)
+    record["llama_bfloat16_float32_logits"] = check_exact(
+        report, "tiny Llama bf16 weights, f32 logits", model, tokenizer, prompt, device, num, helpers
+    )
     gemma = tiny_lm.build_gemma2().to(device)
-    record["gemma2_float32_softcaps"] = check_exact(report, "tiny Gemma 2 float32 (soft-caps, eager)", gemma,
-                                                    tokenizer, prompt, device, num // 5, helpers)
-    passed = all(r["chisquare_p"] > 1e-3 and r["unknown_outcomes"] == 0 for r in record.values()
-                 if isinstance(r, dict))
-    float32_ok = all(record[k]["max_abs_logprob_vs_enumeration"] < 1e-5
-                     for k in ("llama_float32", "gemma2_float32_softcaps"))
+    record["gemma2_float32_softcaps"] = check_exact(
+        report, "tiny Gemma 2 float32 (soft-caps, eager)", gemma, tokenizer, prompt, device, num // 5, helpers
+    )
+    passed = all(r["chisquare_p"] > 1e-3 and r["unknown_outcomes"] == 0 for r in record.values() if isinstance(r, dict))
+    float32_ok = all(
+        record[k]["max_abs_logprob_vs_enumeration"] < 1e-5 for k in ("llama_float32", "gemma2_float32_softcaps")
+    )
     record["verdict"] = {"chisquare_all_pass": passed, "float32_logprobs_within_1e-5": float32_ok}
     report.say(f"verdict: {record['verdict']}")
 
 
 # --- 4. the workflow's sample rule ------------------------------------------------------------
+
 
 def section_run_sampling(report, record, device, smoke):
     from bonkl.lm.load import load_model
@@ -324,8 +367,14 @@ def section_run_sampling(report, record, device, smoke):
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         spec = {"path": str(write_tiny_model(Path(tmp) / "model")), "dtype": "bfloat16", "device": str(device)}
         prompt = {"id": "P3", "text": "What is the capital of France?"}
-        settings = dict(num_samples=100 if smoke else 2000, max_new_tokens=32 if smoke else 64, seed=0,
-                        batch_size=32 if smoke else 256, shard_size=50 if smoke else 1000, progress=False)
+        settings = dict(
+            num_samples=100 if smoke else 2000,
+            max_new_tokens=32 if smoke else 64,
+            seed=0,
+            batch_size=32 if smoke else 256,
+            shard_size=50 if smoke else 1000,
+            progress=False,
+        )
         began = time.perf_counter()
         frame = run_sampling(spec, prompt, "alpaca/P3", Path(tmp) / "a.parquet", **settings)
         seconds = time.perf_counter() - began
@@ -333,17 +382,24 @@ def section_run_sampling(report, record, device, smoke):
         model, tokenizer = load_model(spec)
         head = frame.head(50)
         rescored = score_sequences(model, chat_prompt_ids(tokenizer, prompt["text"]), head["token_ids"].tolist())
-    record.update(model_device=str(model.device), model_dtype=str(next(model.parameters()).dtype),
-                  rows=len(frame), columns_ok=list(frame.columns) == SAMPLE_COLUMNS, sampling_s=round(seconds, 2),
-                  finished=float(frame["finished"].mean()), mean_tokens=float(frame["num_tokens"].mean()),
-                  logprob_finite_nonpositive=bool(np.isfinite(frame["logprob"]).all() and (frame["logprob"] <= 0).all()),
-                  rerun_identical=bool(frame.equals(again)),
-                  max_abs_logprob_vs_rescoring_first50=float(np.abs(rescored - head["logprob"].to_numpy()).max()),
-                  settings=settings)
+    record.update(
+        model_device=str(model.device),
+        model_dtype=str(next(model.parameters()).dtype),
+        rows=len(frame),
+        columns_ok=list(frame.columns) == SAMPLE_COLUMNS,
+        sampling_s=round(seconds, 2),
+        finished=float(frame["finished"].mean()),
+        mean_tokens=float(frame["num_tokens"].mean()),
+        logprob_finite_nonpositive=bool(np.isfinite(frame["logprob"]).all() and (frame["logprob"] <= 0).all()),
+        rerun_identical=bool(frame.equals(again)),
+        max_abs_logprob_vs_rescoring_first50=float(np.abs(rescored - head["logprob"].to_numpy()).max()),
+        settings=settings,
+    )
     report.say(fmt(record))
 
 
 # --- 5. throughput ----------------------------------------------------------------------------
+
 
 def id_tokenizer(vocab_size: int, eos_id: int):
     """A fast tokenizer whose tokens are the ids themselves (``<i>``): decodes any sampled id."""
@@ -352,8 +408,7 @@ def id_tokenizer(vocab_size: int, eos_id: int):
 
     core = Tokenizer(models.WordLevel(vocab={f"<{i}>": i for i in range(vocab_size)}, unk_token="<0>"))
     core.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token=f"<{eos_id}>", pad_token="<0>",
-                                   unk_token="<0>")
+    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token=f"<{eos_id}>", pad_token="<0>", unk_token="<0>")
 
 
 def build_gemma2(shape: dict, common: dict, device):
@@ -391,14 +446,34 @@ def neutral_generation_config(max_new_tokens: int, eos: int):
     """Sampling at temperature 1 with every processor off (explicitly, whatever the defaults)."""
     from transformers import GenerationConfig
 
-    return GenerationConfig(do_sample=True, temperature=1.0, top_k=0, top_p=1.0, min_p=None, typical_p=1.0,
-                            epsilon_cutoff=0.0, eta_cutoff=0.0, repetition_penalty=1.0, no_repeat_ngram_size=0,
-                            min_length=0, min_new_tokens=None, max_new_tokens=max_new_tokens,
-                            eos_token_id=eos, pad_token_id=eos, bos_token_id=2, bad_words_ids=None,
-                            suppress_tokens=None, begin_suppress_tokens=None, forced_bos_token_id=None,
-                            forced_eos_token_id=None, renormalize_logits=False, remove_invalid_values=False,
-                            exponential_decay_length_penalty=None, sequence_bias=None,
-                            return_dict_in_generate=True)
+    return GenerationConfig(
+        do_sample=True,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        min_p=None,
+        typical_p=1.0,
+        epsilon_cutoff=0.0,
+        eta_cutoff=0.0,
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
+        min_length=0,
+        min_new_tokens=None,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=eos,
+        pad_token_id=eos,
+        bos_token_id=2,
+        bad_words_ids=None,
+        suppress_tokens=None,
+        begin_suppress_tokens=None,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+        renormalize_logits=False,
+        remove_invalid_values=False,
+        exponential_decay_length_penalty=None,
+        sequence_bias=None,
+        return_dict_in_generate=True,
+    )
 
 
 class ForwardCounter:
@@ -429,9 +504,10 @@ def spy_logits_processors(model, seen: list):
 def run_generate(model, prompt_ids, rows, max_new, eos, device, seen):
     torch.manual_seed(0)
     inputs = torch.tensor([prompt_ids], device=device).expand(rows, -1)
-    out = model.generate(inputs, attention_mask=torch.ones_like(inputs),
-                         generation_config=neutral_generation_config(max_new, eos))
-    generated = out.sequences[:, len(prompt_ids):]
+    out = model.generate(
+        inputs, attention_mask=torch.ones_like(inputs), generation_config=neutral_generation_config(max_new, eos)
+    )
+    generated = out.sequences[:, len(prompt_ids) :]
     ended = generated == eos
     lengths = torch.where(ended.any(1), ended.int().argmax(1) + 1, generated.shape[1])
     cache = type(getattr(out, "past_key_values", None)).__name__
@@ -453,12 +529,17 @@ def rescoring_gap(report, model, prompt_ids, frame, count=8):
 
     head = frame.head(count)
     gap = np.abs(score_sequences(model, prompt_ids, head["token_ids"].tolist()) - head["logprob"].to_numpy())
-    result = {"samples": len(head), "max_abs": float(gap.max()),
-              "max_abs_per_token": float((gap / head["num_tokens"].to_numpy()).max()),
-              "mean_logprob": float(head["logprob"].mean())}
-    report.say(f"  re-scoring gap (bf16 body, f32 logits; {len(head)} samples): max |logprob - full forward| "
-               f"{result['max_abs']:.3g} nats ({result['max_abs_per_token']:.2g} per token; "
-               f"logprob about {result['mean_logprob']:.0f})")
+    result = {
+        "samples": len(head),
+        "max_abs": float(gap.max()),
+        "max_abs_per_token": float((gap / head["num_tokens"].to_numpy()).max()),
+        "mean_logprob": float(head["logprob"].mean()),
+    }
+    report.say(
+        f"  re-scoring gap (bf16 body, f32 logits; {len(head)} samples): max |logprob - full forward| "
+        f"{result['max_abs']:.3g} nats ({result['max_abs_per_token']:.2g} per token; "
+        f"logprob about {result['mean_logprob']:.0f})"
+    )
     return result
 
 
@@ -473,9 +554,15 @@ def measure(report, label, fn, model, counter, device, ceilings, params, weight_
     sync(device)
     seconds = time.perf_counter() - began
     steps = counter.calls - calls
-    result = {"useful_tokens": useful, "seconds": round(seconds, 3), "forward_calls": steps,
-              "useful_tokens_per_s": useful / seconds, "steps_per_s": steps / seconds,
-              "ms_per_step": 1e3 * seconds / max(steps, 1), **extra}
+    result = {
+        "useful_tokens": useful,
+        "seconds": round(seconds, 3),
+        "forward_calls": steps,
+        "useful_tokens_per_s": useful / seconds,
+        "steps_per_s": steps / seconds,
+        "ms_per_step": 1e3 * seconds / max(steps, 1),
+        **extra,
+    }
     bandwidth, flops = ceilings.get("copy_bandwidth_GBps"), ceilings.get("bf16_TFLOPs")
     if bandwidth:
         result["fraction_bandwidth_weights"] = steps / seconds * weight_bytes / (bandwidth * 1e9)
@@ -497,11 +584,18 @@ def section_throughput(report, record, device, name, shape, common, batches, pro
     params, weight_bytes = weight_counts(model)
     eos = common["eos_token_id"]
     tokenizer = id_tokenizer(common["vocab_size"], eos)
-    record.update(build_s=round(time.perf_counter() - began, 1), params_matmul=params,
-                  weight_bytes_per_step=weight_bytes, dtype="bfloat16 body, float32 head",
-                  attention=model.config._attn_implementation, device=str(next(model.parameters()).device))
-    report.say(f"{name}: built in {record['build_s']} s; {params / 1e9:.2f} G matmul parameters, "
-               f"{weight_bytes / 1e9:.2f} GB read per step (bf16 body + float32 head)")
+    record.update(
+        build_s=round(time.perf_counter() - began, 1),
+        params_matmul=params,
+        weight_bytes_per_step=weight_bytes,
+        dtype="bfloat16 body, float32 head",
+        attention=model.config._attn_implementation,
+        device=str(next(model.parameters()).device),
+    )
+    report.say(
+        f"{name}: built in {record['build_s']} s; {params / 1e9:.2f} G matmul parameters, "
+        f"{weight_bytes / 1e9:.2f} GB read per step (bf16 body + float32 head)"
+    )
     counter, seen = ForwardCounter(model), []
     spy_logits_processors(model, seen)
     rng = np.random.default_rng(0)
@@ -531,21 +625,29 @@ def section_throughput(report, record, device, name, shape, common, batches, pro
             runs.append({"prompt": prompt_name, "batch": batch, "skipped": f"needs ~{guess:.0f} s, {left:.0f} s left"})
             continue
         kv = kv_bytes_per_step(model.config, batch, length + max_new / 2)
-        run = {"prompt": prompt_name, "prompt_tokens": length, "batch": batch, "max_new_tokens": max_new,
-               "kv_bytes_per_step_mean": kv}
+        run = {
+            "prompt": prompt_name,
+            "prompt_tokens": length,
+            "batch": batch,
+            "max_new_tokens": max_new,
+            "kv_bytes_per_step_mean": kv,
+        }
         report.say(f"{name}, {prompt_name} prompt ({length} tokens), batch {batch}, {max_new} new tokens:")
         args = (model, counter, device, ceilings, params, weight_bytes, kv)
         with torch.inference_mode():
-            run["generate"] = measure(report, "generate", lambda: run_generate(model, ids, batch, max_new, eos,
-                                                                               device, seen), *args)
+            run["generate"] = measure(
+                report, "generate", lambda: run_generate(model, ids, batch, max_new, eos, device, seen), *args
+            )
         try:
             if bonkl_error:
                 raise RuntimeError(f"sampler unavailable: {bonkl_error}")
             keep = {}
-            run["bonkl"] = measure(report, "bonkl   ", lambda: run_bonkl(model, tokenizer, ids, batch, max_new,
-                                                                         keep), *args)
-            run["ratio_bonkl_over_generate"] = (run["bonkl"]["useful_tokens_per_s"]
-                                                / run["generate"]["useful_tokens_per_s"])
+            run["bonkl"] = measure(
+                report, "bonkl   ", lambda: run_bonkl(model, tokenizer, ids, batch, max_new, keep), *args
+            )
+            run["ratio_bonkl_over_generate"] = (
+                run["bonkl"]["useful_tokens_per_s"] / run["generate"]["useful_tokens_per_s"]
+            )
             report.say(f"  ratio bonkl / generate (useful tokens/s): {run['ratio_bonkl_over_generate']:.2f}x")
             if "rescoring_gap" not in record:
                 record["rescoring_gap"] = rescoring_gap(report, model, ids, keep.pop("frame"))
@@ -554,15 +656,18 @@ def section_throughput(report, record, device, name, shape, common, batches, pro
         except Exception as error:  # noqa: BLE001 - keep the baseline's numbers
             run["bonkl"] = f"error: {type(error).__name__}: {error}"
             report.say(f"  bonkl ERROR: {type(error).__name__}: {error}")
-        step_ms = max(run["generate"]["ms_per_step"], run["bonkl"]["ms_per_step"]
-                      if isinstance(run["bonkl"], dict) else 0)
+        step_ms = max(
+            run["generate"]["ms_per_step"], run["bonkl"]["ms_per_step"] if isinstance(run["bonkl"], dict) else 0
+        )
         runs.append(run)
         report.save()
     distinct = sorted({tuple(names) for names in seen})
     record["generate_logits_processors"] = [list(names) for names in distinct] if seen else "not checked"
-    report.say(f"{name}: generate's logits processors over {len(seen)} calls: "
-               + (("none" if distinct == [()] else str(distinct)) if seen else "not checked (no hook)"))
-    del model, counter, seen
+    report.say(
+        f"{name}: generate's logits processors over {len(seen)} calls: "
+        + (("none" if distinct == [()] else str(distinct)) if seen else "not checked (no hook)")
+    )
+    model = counter = seen = None  # let the caller free the GPU memory
     free_memory(device)
 
 
@@ -575,6 +680,7 @@ def free_memory(device) -> None:
 
 # --- main -------------------------------------------------------------------------------------
 
+
 def summary_table(report):
     report.say("=== summary: useful tokens/s (fraction of bandwidth limit, weights only | + KV; of bf16 compute) ===")
     for name in SHAPES:
@@ -584,12 +690,18 @@ def summary_table(report):
             cells = []
             for method in ("generate", "bonkl"):
                 r = run.get(method)
-                cells.append(f"{method} {r['useful_tokens_per_s']:8.0f} ({r.get('fraction_bandwidth_weights', 0):.3g}"
-                             f" | {r.get('fraction_bandwidth_weights_kv', 0):.3g}; {r.get('fraction_bf16_compute', 0):.3g})"
-                             if isinstance(r, dict) else f"{method} {r}")
+                cells.append(
+                    f"{method} {r['useful_tokens_per_s']:8.0f} ({r.get('fraction_bandwidth_weights', 0):.3g}"
+                    f" | {r.get('fraction_bandwidth_weights_kv', 0):.3g}; {r.get('fraction_bf16_compute', 0):.3g})"
+                    if isinstance(r, dict)
+                    else f"{method} {r}"
+                )
             ratio = run.get("ratio_bonkl_over_generate")
-            report.say(f"{name:10s} {run['prompt']:8s} batch {run['batch']:4d}: " + " | ".join(cells)
-                       + (f" | ratio {ratio:.2f}x" if ratio else ""))
+            report.say(
+                f"{name:10s} {run['prompt']:8s} batch {run['batch']:4d}: "
+                + " | ".join(cells)
+                + (f" | ratio {ratio:.2f}x" if ratio else "")
+            )
 
 
 def main(argv=None) -> None:
@@ -597,8 +709,12 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True, help="folder for gpu_check.json and gpu_check.log")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--smoke", action="store_true", help="tiny shapes (a CPU run in about a minute)")
-    parser.add_argument("--budget", type=float, default=None,
-                        help="seconds for the whole script (default 450 on the GPU, 115 with --smoke)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds for the whole script (default 450 on the GPU, 115 with --smoke)",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default 256 (16 with --smoke)")
     args = parser.parse_args(argv)
     report = Report(Path(args.out))
@@ -610,8 +726,9 @@ def main(argv=None) -> None:
     budget = args.budget or (115.0 if args.smoke else 450.0)
     max_new = args.max_new_tokens or (16 if args.smoke else 256)
     shapes, common = (SMOKE_SHAPES, SMOKE_COMMON) if args.smoke else (SHAPES, GEMMA2_COMMON)
-    report.data.update(budget_s=budget, smoke=args.smoke, max_new_tokens=max_new, argv=sys.argv[1:],
-                       definitions=DEFINITIONS)
+    report.data.update(
+        budget_s=budget, smoke=args.smoke, max_new_tokens=max_new, argv=sys.argv[1:], definitions=DEFINITIONS
+    )
     if args.smoke and device.type == "cpu":
         torch.set_num_threads(1)  # tiny models: threads only wait for each other on a shared CPU
     report.say(f"gpu_check: device {device}, smoke {args.smoke}, budget {budget:.0f} s, {max_new} new tokens")
@@ -631,12 +748,21 @@ def main(argv=None) -> None:
         section_exactness(report, record, device, args.smoke, load_test_helpers())
     with report.section("run_sampling", max(30, until(0.45))) as record:
         section_run_sampling(report, record, device, args.smoke)
-    plans = [("gemma2-2b", [4, 8] if args.smoke else [64, 256], 0.78),
-             ("gemma2-9b", [4] if args.smoke else [64], 1.0)]
+    plans = [("gemma2-2b", [4, 8] if args.smoke else [64, 256], 0.78), ("gemma2-9b", [4] if args.smoke else [64], 1.0)]
     for name, batches, fraction in plans:
         with report.section(f"throughput {name}", until(fraction)) as record:
-            section_throughput(report, record, device, name, shapes[name], common, batches,
-                               list(PROMPT_LENGTHS), max_new, deadline=START + fraction * budget - 2)
+            section_throughput(
+                report,
+                record,
+                device,
+                name,
+                shapes[name],
+                common,
+                batches,
+                list(PROMPT_LENGTHS),
+                max_new,
+                deadline=START + fraction * budget - 2,
+            )
     summary_table(report)
     report.say(f"done in {time.monotonic() - START:.0f} s; wrote {report.out / 'gpu_check.json'} and gpu_check.log")
     report.save()

@@ -1,6 +1,6 @@
 """Copy the figures of a finished run into docs/gallery/ as small PNGs for the README.
 
-    python docs/make_gallery.py            # after `snakemake --cores all`
+python docs/make_gallery.py            # after `snakemake --cores all`
 """
 
 from pathlib import Path

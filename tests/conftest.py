@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from workflow_helpers import SMALL_CONFIG, Built, copy_workflow, snakemake, write_config
 
 

@@ -39,9 +39,13 @@ def tiny(tmp_path_factory):
     dest = tmp_path_factory.mktemp("audit-tiny")
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed=3, logit_scale=1.5)
-    model.generation_config = GenerationConfig(do_sample=True, top_k=50, eos_token_id=tokenizer.eos_token_id,
-                                               pad_token_id=tokenizer.pad_token_id,
-                                               bos_token_id=tokenizer.bos_token_id)
+    model.generation_config = GenerationConfig(
+        do_sample=True,
+        top_k=50,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
     model.save_pretrained(dest)
     tokenizer.save_pretrained(dest)
     from bonkl.lm.load import load_model
@@ -51,8 +55,9 @@ def tiny(tmp_path_factory):
 
     prompt_ids = {pid: chat_prompt_ids(tokenizer, text) for pid, text in PROMPTS.items()}
     prompts_yaml = dest / "prompts.yaml"
-    prompts_yaml.write_text("prompts:\n" + "".join(f"  - id: {pid}\n    text: \"{text}\"\n"
-                                                    for pid, text in PROMPTS.items()))
+    prompts_yaml.write_text(
+        "prompts:\n" + "".join(f'  - id: {pid}\n    text: "{text}"\n' for pid, text in PROMPTS.items())
+    )
     return {"dir": dest, "model": model, "tokenizer": tokenizer, "prompt_ids": prompt_ids, "yaml": prompts_yaml}
 
 
@@ -76,15 +81,27 @@ def generate_pool(tiny):
     rows = []
     torch.manual_seed(0)
     for pid, ids in tiny["prompt_ids"].items():
-        out = model.generate(torch.tensor([ids]), do_sample=True, max_new_tokens=MAX_NEW_TOKENS,
-                             num_return_sequences=NUM_SAMPLES, output_scores=True, return_dict_in_generate=True)
+        out = model.generate(
+            torch.tensor([ids]),
+            do_sample=True,
+            max_new_tokens=MAX_NEW_TOKENS,
+            num_return_sequences=NUM_SAMPLES,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
         scores = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
-        generated = out.sequences[:, len(ids):]
+        generated = out.sequences[:, len(ids) :]
         for row in range(generated.shape[0]):
             tokens = generated[row].tolist()
             end = tokens.index(eos) + 1 if eos in tokens else len(tokens)  # padding after EOS is EOS too
-            rows.append({"prompt_id": pid, "prompt_token_ids": ids, "token_ids": tokens[:end],
-                         "logprob": float(scores[row, :end].double().sum())})
+            rows.append(
+                {
+                    "prompt_id": pid,
+                    "prompt_token_ids": ids,
+                    "token_ids": tokens[:end],
+                    "logprob": float(scores[row, :end].double().sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -96,10 +113,12 @@ def run_audit(tmp_path, pool, *extra, fmt="parquet", tiny=None):
         pool.to_json(path, orient="records", lines=True)
     else:
         pool.assign(token_ids=pool["token_ids"].map(lambda ids: " ".join(map(str, ids)))).drop(
-            columns=[c for c in ("prompt_token_ids",) if c in pool]).to_csv(path, index=False)
+            columns=[c for c in ("prompt_token_ids",) if c in pool]
+        ).to_csv(path, index=False)
     out = tmp_path / "audit.json"
-    code = main(["audit", "--samples", str(path), "--model", str(tiny["dir"]), "--rescore", "40",
-                 "--out", str(out), *extra])
+    code = main(
+        ["audit", "--samples", str(path), "--model", str(tiny["dir"]), "--rescore", "40", "--out", str(out), *extra]
+    )
     return code, out
 
 
@@ -168,12 +187,15 @@ def test_stripped_eos_and_inconsistent_duplicates_and_small_pool(tmp_path, tiny,
     assert "[FAIL] end of sequence" in text and "[FAIL] duplicates" in text
 
 
-@pytest.mark.parametrize("case,message", [
-    ("no_token_ids", "missing column(s) ['token_ids']"),
-    ("no_model", "--model"),
-    ("no_prompts", "give --prompts"),
-    ("bad_ids", "cannot read token ids"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("no_token_ids", "missing column(s) ['token_ids']"),
+        ("no_model", "--model"),
+        ("no_prompts", "give --prompts"),
+        ("bad_ids", "cannot read token ids"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny, sampler_pool, capsys, case, message):
     pool = sampler_pool.drop(columns="prompt_token_ids")
     model = str(tiny["dir"])

@@ -80,8 +80,26 @@ def test_biased_rr_estimator_is_caught(monkeypatch):
 
 def test_cli_writes_csv_and_markdown(tmp_path):
     out, md = tmp_path / "tables" / "claims.csv", tmp_path / "claims.md"
-    assert claims.main(["--models", "30", "--seed", "3", "--mc-draws", "5000", "--workers", "1",
-                        "--out", str(out), "--markdown", str(md), "--quiet"]) == 0
+    assert (
+        claims.main(
+            [
+                "--models",
+                "30",
+                "--seed",
+                "3",
+                "--mc-draws",
+                "5000",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--markdown",
+                str(md),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     written = pd.read_csv(out)
     assert list(written.columns) == claims.COLUMNS
     assert len(written) == len(claims.CLAIMS) and written["violations"].sum() == 0
@@ -97,4 +115,6 @@ def test_each_claim_carries_its_place_in_the_paper_statement_and_check():
         assert claim.name and claim.statement and callable(claim.check)
         assert claim.label == f"{claim.name}: {claim.statement}"
     assert [claim.name for claim in claims.CLAIMS if not claim.per_model] == [
-        "Theorem 6.3 (exact series)", "Theorem 6.3 (simulation)"]
+        "Theorem 6.3 (exact series)",
+        "Theorem 6.3 (simulation)",
+    ]

@@ -1,6 +1,5 @@
 """``bonkl estimate`` on files with known answers and on bad files."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +18,14 @@ def known_model_samples():
         mass = counts / counts.sum()
         reward = np.arange(counts.size, dtype=float)[::-1]  # reward order opposite to the index
         for outcome, count in enumerate(counts):
-            rows += [{"prompt_id": prompt, "logprob": np.log(mass[outcome]), "reward": reward[outcome],
-                      "sample_key": f"{prompt}-{outcome}"}] * count
+            rows += [
+                {
+                    "prompt_id": prompt,
+                    "logprob": np.log(mass[outcome]),
+                    "reward": reward[outcome],
+                    "sample_key": f"{prompt}-{outcome}",
+                }
+            ] * count
         truth[prompt] = mass[np.argsort(reward)]
     frame = pd.DataFrame(rows).sample(frac=1.0, random_state=0)
     return frame, truth
@@ -30,13 +35,30 @@ def known_model_samples():
 def test_estimate_known_answers(tmp_path, fmt):
     frame, truth = known_model_samples()
     path = tmp_path / f"samples.{fmt}"
-    {"csv": lambda: frame.to_csv(path, index=False),
-     "jsonl": lambda: frame.to_json(path, orient="records", lines=True),
-     "parquet": lambda: frame.to_parquet(path)}[fmt]()
+    {
+        "csv": lambda: frame.to_csv(path, index=False),
+        "jsonl": lambda: frame.to_json(path, orient="records", lines=True),
+        "parquet": lambda: frame.to_parquet(path),
+    }[fmt]()
     out = tmp_path / "out.csv"
     # The plug-in over a pool whose frequencies are the model's masses is the model's best-of-n.
-    assert main(["estimate", "--samples", str(path), "--n", ",".join(map(str, NS)), "--out", str(out),
-                 "--method", "plugin", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                "--samples",
+                str(path),
+                "--n",
+                ",".join(map(str, NS)),
+                "--out",
+                str(out),
+                "--method",
+                "plugin",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     result = pd.read_csv(out)
     assert list(result.columns) == ESTIMATE_COLUMNS
     for prompt, p in truth.items():
@@ -55,10 +77,14 @@ def test_estimate_without_key_merges_by_logprob_and_reward(tmp_path):
     path = tmp_path / "samples.csv"
     frame.drop(columns="sample_key").to_csv(path, index=False)
     out = tmp_path / "out.csv"
-    assert main(["estimate", "--samples", str(path), "--n", "1,8", "--out", str(out), "--method", "plugin",
-                 "--quiet"]) == 0
+    assert (
+        main(["estimate", "--samples", str(path), "--n", "1,8", "--out", str(out), "--method", "plugin", "--quiet"])
+        == 0
+    )
     rows = pd.read_csv(out).query("prompt_id == 'A'")
-    np.testing.assert_allclose(rows["kl_corollary_4_2_bound"], bonkl.kl_exact(truth["A"], [1, 8]), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        rows["kl_corollary_4_2_bound"], bonkl.kl_exact(truth["A"], [1, 8]), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_estimate_default_is_unbiased_and_refuses_n_past_the_pool(tmp_path, capsys):
@@ -68,8 +94,25 @@ def test_estimate_default_is_unbiased_and_refuses_n_past_the_pool(tmp_path, caps
     out = tmp_path / "out.csv"
     assert main(["estimate", "--samples", str(path), "--n", "1,4,16", "--out", str(out), "--quiet"]) == 2
     assert "'A' (14 samples), 'B' (10 samples)" in capsys.readouterr().err and not out.exists()
-    assert main(["estimate", "--samples", str(path), "--n", "1,4,10", "--out", str(out), "--quiet",
-                 "--bootstrap", "50", "--seed", "3"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                "--samples",
+                str(path),
+                "--n",
+                "1,4,10",
+                "--out",
+                str(out),
+                "--quiet",
+                "--bootstrap",
+                "50",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     rows = pd.read_csv(out).query("prompt_id == 'B'")
     assert rows["win_rate"].iloc[:2].between(0, 1).all() and np.isnan(rows["win_rate"].iloc[2])  # n + 1 > N
     assert (rows["kl_estimator_mean_ci_low"] <= rows["kl_estimator_mean_ci_high"]).all()
@@ -81,18 +124,37 @@ def test_estimate_other_column_names(tmp_path):
     path = tmp_path / "samples.csv"
     frame.rename(columns={"prompt_id": "q", "logprob": "lp", "reward": "score"}).to_csv(path, index=False)
     out = tmp_path / "out.csv"
-    code = main(["estimate", "--samples", str(path), "--n", "2", "--out", str(out), "--quiet",
-                 "--prompt-col", "q", "--logprob-col", "lp", "--reward-col", "score"])
+    code = main(
+        [
+            "estimate",
+            "--samples",
+            str(path),
+            "--n",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+            "--prompt-col",
+            "q",
+            "--logprob-col",
+            "lp",
+            "--reward-col",
+            "score",
+        ]
+    )
     assert code == 0 and len(pd.read_csv(out)) == 2
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda f: f.drop(columns="reward"), "missing column"),
-    (lambda f: f.assign(logprob=f["logprob"].where(f.index != f.index[3], np.nan)), "'logprob' has 1 missing"),
-    (lambda f: f.assign(logprob=f["logprob"].abs() + 0.1), "logprob must be a natural log-probability"),
-    (lambda f: f.assign(prompt_id=f["prompt_id"].where(f.index != f.index[0], "")), "empty values"),
-    (lambda f: f.iloc[0:0], "no samples"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda f: f.drop(columns="reward"), "missing column"),
+        (lambda f: f.assign(logprob=f["logprob"].where(f.index != f.index[3], np.nan)), "'logprob' has 1 missing"),
+        (lambda f: f.assign(logprob=f["logprob"].abs() + 0.1), "logprob must be a natural log-probability"),
+        (lambda f: f.assign(prompt_id=f["prompt_id"].where(f.index != f.index[0], "")), "empty values"),
+        (lambda f: f.iloc[0:0], "no samples"),
+    ],
+)
 def test_estimate_bad_files(tmp_path, capsys, mutate, message):
     frame, _ = known_model_samples()
     path = tmp_path / "bad.csv"
@@ -119,12 +181,30 @@ def test_estimate_divergences_are_exact_when_the_pool_is_the_model(tmp_path):
     path = tmp_path / "samples.parquet"
     frame.to_parquet(path)
     out = tmp_path / "out.jsonl"
-    assert main(["estimate", "--samples", str(path), "--n", "1,2,8", "--out", str(out), "--method", "plugin",
-                 "--divergences", "0.5,2", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                "--samples",
+                str(path),
+                "--n",
+                "1,2,8",
+                "--out",
+                str(out),
+                "--method",
+                "plugin",
+                "--divergences",
+                "0.5,2",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rows = pd.read_json(out, lines=True).query("prompt_id == 'A'")
     for alpha in (0.5, 2.0):
-        np.testing.assert_allclose(rows[f"renyi_{alpha:g}"], bonkl.renyi_divergence_bon(truth["A"], [1, 2, 8], alpha),
-                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            rows[f"renyi_{alpha:g}"], bonkl.renyi_divergence_bon(truth["A"], [1, 2, 8], alpha), rtol=1e-9, atol=1e-12
+        )
         np.testing.assert_allclose(rows[f"renyi_{alpha:g}_bound"], bonkl.renyi_bound([1, 2, 8], alpha), rtol=1e-12)
     np.testing.assert_allclose(rows["chi2"], bonkl.chi2_divergence_bon(truth["A"], [1, 2, 8]), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(rows["tv"], bonkl.tv_distance_bon(truth["A"], [1, 2, 8]), rtol=1e-9, atol=1e-12)

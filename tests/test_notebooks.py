@@ -45,16 +45,21 @@ def kernel_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("kernels")
     spec = folder / KERNEL
     spec.mkdir()
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"Python ({sys.executable})",
-        "language": "python",
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"Python ({sys.executable})",
+                "language": "python",
+            }
+        )
+    )
     return folder
 
 
-def execute(path: Path, kernel_dir: Path, *, parameters: dict | None = None, env: dict | None = None,
-            timeout: int = 300) -> nbformat.NotebookNode:
+def execute(
+    path: Path, kernel_dir: Path, *, parameters: dict | None = None, env: dict | None = None, timeout: int = 300
+) -> nbformat.NotebookNode:
     """Run a notebook (cwd ``notebooks/``) with ``parameters`` injected after its parameters cell."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -65,8 +70,7 @@ def execute(path: Path, kernel_dir: Path, *, parameters: dict | None = None, env
     if parameters:
         source = "# Injected parameters\n" + "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
         nb.cells.insert(tagged[0] + 1, nbformat.v4.new_code_cell(source))
-    manager = KernelManager(kernel_name=KERNEL,
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
+    manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
     client = NotebookClient(nb, km=manager, timeout=timeout, resources={"metadata": {"path": str(NOTEBOOKS)}})
     kernel_env = dict(os.environ, MPLBACKEND="Agg")
     for key in (results.ENV_RESULTS, results.ENV_MODEL):
@@ -127,8 +131,11 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell(path):
 
 def test_closed_form_notebook(kernel_dir, tmp_path):
     figures = tmp_path / "figures"
-    nb = execute(CLOSED_FORM, kernel_dir, parameters={"N_MAX": 2000, "NUM_N": 40, "NUM_Q": 60, "NUM_BETA": 40,
-                                                      "DPI": 60, "FIGURE_DIR": str(figures)})
+    nb = execute(
+        CLOSED_FORM,
+        kernel_dir,
+        parameters={"N_MAX": 2000, "NUM_N": 40, "NUM_Q": 60, "NUM_BETA": 40, "DPI": 60, "FIGURE_DIR": str(figures)},
+    )
     assert len(images(nb)) >= 5
     assert {p.stem for p in figures.glob("*.png")} >= {"bon_pmf", "kl", "win_rate", "tradeoff", "simplex"}
     shown = text(nb)
@@ -139,19 +146,35 @@ def test_closed_form_notebook(kernel_dir, tmp_path):
 
 
 def test_closed_form_notebook_with_more_than_three_outcomes(kernel_dir, tmp_path):
-    nb = execute(CLOSED_FORM, kernel_dir, parameters={"MASSES": [0.9, 0.09, 0.009, 0.001], "N_MAX": 5000,
-                                                      "NUM_N": 30, "NUM_Q": 40, "NUM_BETA": 30, "DPI": 50})
+    nb = execute(
+        CLOSED_FORM,
+        kernel_dir,
+        parameters={
+            "MASSES": [0.9, 0.09, 0.009, 0.001],
+            "N_MAX": 5000,
+            "NUM_N": 30,
+            "NUM_Q": 40,
+            "NUM_BETA": 30,
+            "DPI": 50,
+        },
+    )
     assert len(images(nb)) >= 4
     assert "The simplex needs exactly three masses" in text(nb)
 
 
 def test_results_browser_notebook(kernel_dir, tiny_results, tmp_path):
     figures = tmp_path / "figures"
-    nb = execute(BROWSER, kernel_dir, parameters={"DPI": 50, "FIGURE_DIR": str(figures)},
-                 env={results.ENV_RESULTS: str(tiny_results), results.ENV_MODEL: TINY_MODEL})
+    nb = execute(
+        BROWSER,
+        kernel_dir,
+        parameters={"DPI": 50, "FIGURE_DIR": str(figures)},
+        env={results.ENV_RESULTS: str(tiny_results), results.ENV_MODEL: TINY_MODEL},
+    )
     table = results.read_lm_table(TINY_MODEL, root=tiny_results)
     # One estimator figure per prompt set and reward, one win-rate figure per prompt set.
-    expected = {f"estimates_{s}_{r}" for s, r in table[["prompt_set", "reward"]].drop_duplicates().itertuples(index=False)}
+    expected = {
+        f"estimates_{s}_{r}" for s, r in table[["prompt_set", "reward"]].drop_duplicates().itertuples(index=False)
+    }
     expected |= {f"win_rate_{s}" for s in table["prompt_set"].unique()}
     assert {p.stem for p in figures.glob("*.png")} == expected
     assert len(images(nb)) == len(expected)
@@ -160,7 +183,10 @@ def test_results_browser_notebook(kernel_dir, tiny_results, tmp_path):
     assert "every claim holds" in shown
     prompts = table[["prompt_set", "prompt_id"]].drop_duplicates()
     # Overview, the samples and winners of each prompt (winners: one table per reward), and the claims.
-    assert len(html_tables(nb)) == 1 + len(prompts) + len(table[["prompt_set", "prompt_id", "reward"]].drop_duplicates()) + 1
+    assert (
+        len(html_tables(nb))
+        == 1 + len(prompts) + len(table[["prompt_set", "prompt_id", "reward"]].drop_duplicates()) + 1
+    )
 
 
 def test_read_pool_is_the_pool_the_workflow_estimated(tiny_results):
@@ -207,16 +233,35 @@ def test_missing_results_name_the_command_to_run(monkeypatch, tmp_path):
     assert results.list_models() == []
     cases = [
         (results.read_claims, (), ["results/tables/claims.csv is missing", "`snakemake --cores 2 claims`"]),
-        (results.resolve_model, (), ["`snakemake --cores 2 lm`", "`snakemake --cores 2 lm --configfile config/tiny.yaml`"]),
-        (results.read_lm_table, (TINY_MODEL,),
-         ["results/lm/tiny-random/tables/estimates.csv is missing",
-          "`snakemake --cores 2 lm --configfile config/tiny.yaml`", "aggregate"]),
+        (
+            results.resolve_model,
+            (),
+            ["`snakemake --cores 2 lm`", "`snakemake --cores 2 lm --configfile config/tiny.yaml`"],
+        ),
+        (
+            results.read_lm_table,
+            (TINY_MODEL,),
+            [
+                "results/lm/tiny-random/tables/estimates.csv is missing",
+                "`snakemake --cores 2 lm --configfile config/tiny.yaml`",
+                "aggregate",
+            ],
+        ),
         (results.read_lm_table, ("my-model",), ["`snakemake --cores 2 lm`"]),
-        (results.read_samples, (TINY_MODEL, "alpaca", "P1"),
-         ["results/lm/tiny-random/samples/alpaca/P1.parquet is missing", "rule sample",
-          "`snakemake --cores 2 results/lm/tiny-random/samples/alpaca/P1.parquet --configfile config/tiny.yaml`"]),
-        (results.read_rewards, (TINY_MODEL, "alpaca", "P1", "loglik"),
-         ["results/lm/tiny-random/rewards/alpaca/P1/loglik.parquet is missing", "rule score"]),
+        (
+            results.read_samples,
+            (TINY_MODEL, "alpaca", "P1"),
+            [
+                "results/lm/tiny-random/samples/alpaca/P1.parquet is missing",
+                "rule sample",
+                "`snakemake --cores 2 results/lm/tiny-random/samples/alpaca/P1.parquet --configfile config/tiny.yaml`",
+            ],
+        ),
+        (
+            results.read_rewards,
+            (TINY_MODEL, "alpaca", "P1", "loglik"),
+            ["results/lm/tiny-random/rewards/alpaca/P1/loglik.parquet is missing", "rule score"],
+        ),
         (results.read_figure_table, ("fig01_example1_kl",), ["`snakemake --cores 2 closed_form`"]),
         (results.read_figure_table, ("fig04_alpaca_loglik",), ["`snakemake --cores 2 lm`"]),
     ]

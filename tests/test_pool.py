@@ -79,8 +79,9 @@ def test_corollary_4_2_bound_is_exact_when_the_pool_holds_every_outcome(ties):
     unbiased = pool_estimates(pool, ns, ties=ties)
     pin = tied_bon_pmf(p, r, ns) if ties == "random" else bonkl.bon_pmf(p, ns)
     weights = estimator_distribution(pool, ns, ties=ties)["weight"].to_numpy().reshape(ns.size, -1)
-    np.testing.assert_allclose(unbiased["kl_corollary_4_2_bound"], np.sum(weights * np.log(pin / p), axis=1),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        unbiased["kl_corollary_4_2_bound"], np.sum(weights * np.log(pin / p), axis=1), rtol=1e-9, atol=1e-12
+    )
 
 
 # -- unbiasedness, by simulation -----------------------------------------------------------------
@@ -112,8 +113,12 @@ def pool_of(draws, p, reward):
     """What ``make_pool`` builds from draws of a strictly ordered model (keys are the indices),
     without its pandas cost (checked against ``make_pool`` below)."""
     outcome, count = np.unique(draws, return_counts=True)
-    return Pool(key=outcome.astype(str).astype(object), count=count.astype(np.float64),
-                logprob=np.log(p[outcome]), reward=reward[outcome])
+    return Pool(
+        key=outcome.astype(str).astype(object),
+        count=count.astype(np.float64),
+        logprob=np.log(p[outcome]),
+        reward=reward[outcome],
+    )
 
 
 def exact_values(p, reward, ties):
@@ -237,12 +242,15 @@ def test_corollary_4_2_bound_at_most_eq_23_in_every_pool(name, config):
     assert np.all(bound <= alternate + 1e-12)
 
 
-@pytest.mark.parametrize("logprob, reward, n, method", [
-    (np.log([0.2, 0.25]), [0.0, 1.0], 1, "unbiased"),  # bound -1.1e-16
-    (np.log([0.2, 0.25]), [0.0, 1.0], 1, "plugin"),  # bound -1.1e-16
-    ([-2.142390429201991e-06], [2.0], 1, "plugin"),  # bound -1.7e-21
-    ([-700.0], [0.0], 1e6, "plugin"),  # bound log n + 5.7e-14, kl_alternate log n
-])
+@pytest.mark.parametrize(
+    "logprob, reward, n, method",
+    [
+        (np.log([0.2, 0.25]), [0.0, 1.0], 1, "unbiased"),  # bound -1.1e-16
+        (np.log([0.2, 0.25]), [0.0, 1.0], 1, "plugin"),  # bound -1.1e-16
+        ([-2.142390429201991e-06], [2.0], 1, "plugin"),  # bound -1.7e-21
+        ([-700.0], [0.0], 1e6, "plugin"),  # bound log n + 5.7e-14, kl_alternate log n
+    ],
+)
 def test_corollary_4_2_bound_within_zero_and_eq_23_column(logprob, reward, n, method):
     table = pool_estimates(make_pool(logprob, reward), [n], method=method)
     bound = table["kl_corollary_4_2_bound"].iloc[0]
@@ -261,29 +269,35 @@ def test_corollary_4_2_bound_is_above_the_exact_kl_on_average(name, config):
 # -- make_pool: what no model can produce -------------------------------------------------------
 
 
-@pytest.mark.parametrize("logprob, reward, key, message", [
-    ([-1.0, -1.5], [0.0, 0.0], ["a", "a"], "one log-probability"),
-    ([-1.0, -1.0], [0.0, 2.0], ["a", "a"], "one reward"),
-    ([np.log(0.6), np.log(0.6)], [0.0, 1.0], ["a", "b"], "sum to 1.2"),
-    ([np.log(0.6), np.log(0.6)], [0.0, 1.0], None, "sum to 1.2"),
-    ([-1.0, -2.0], [0.0, 1.0], ["a", None], "key is missing at row 1"),
-    ([-1.0, -2.0], [0.0, 1.0], [np.nan, "b"], "key is missing at row 0"),
-    ([-1.0, 0.5], [0.0, 1.0], None, "<= 0"),
-    ([-1.0, np.nan], [0.0, 1.0], None, "finite"),
-    ([-1.0, -np.inf], [0.0, 1.0], None, "finite"),
-    ([-1.0, -2.0], [np.inf, 1.0], None, "finite"),
-    ([-1.0, -2.0], [0.0, np.nan], None, "finite"),
-    ([], [], None, "empty"),
-])
+@pytest.mark.parametrize(
+    "logprob, reward, key, message",
+    [
+        ([-1.0, -1.5], [0.0, 0.0], ["a", "a"], "one log-probability"),
+        ([-1.0, -1.0], [0.0, 2.0], ["a", "a"], "one reward"),
+        ([np.log(0.6), np.log(0.6)], [0.0, 1.0], ["a", "b"], "sum to 1.2"),
+        ([np.log(0.6), np.log(0.6)], [0.0, 1.0], None, "sum to 1.2"),
+        ([-1.0, -2.0], [0.0, 1.0], ["a", None], "key is missing at row 1"),
+        ([-1.0, -2.0], [0.0, 1.0], [np.nan, "b"], "key is missing at row 0"),
+        ([-1.0, 0.5], [0.0, 1.0], None, "<= 0"),
+        ([-1.0, np.nan], [0.0, 1.0], None, "finite"),
+        ([-1.0, -np.inf], [0.0, 1.0], None, "finite"),
+        ([-1.0, -2.0], [np.inf, 1.0], None, "finite"),
+        ([-1.0, -2.0], [0.0, np.nan], None, "finite"),
+        ([], [], None, "empty"),
+    ],
+)
 def test_make_pool_rejects_what_no_model_can_produce(logprob, reward, key, message):
     with pytest.raises(ValueError, match=message):
         make_pool(logprob, reward, key=key)
 
 
-@pytest.mark.parametrize("logprob, reward, key", [
-    ([-1.0, -2.0], [0.0], None),
-    ([-1.0, -2.0], [0.0, 1.0], ["a"]),
-])
+@pytest.mark.parametrize(
+    "logprob, reward, key",
+    [
+        ([-1.0, -2.0], [0.0], None),
+        ([-1.0, -2.0], [0.0, 1.0], ["a"]),
+    ],
+)
 def test_make_pool_rejects_arrays_of_different_lengths_naming_them(logprob, reward, key):
     with pytest.raises(ValueError, match="(?i)length.*(logprob|reward|key)|(logprob|reward|key).*length"):
         make_pool(logprob, reward, key=key)
@@ -308,13 +322,16 @@ def test_reward_ties_broken_by_logprob_then_key():
     np.testing.assert_array_equal(pool.levels("logprob"), [0, 1, 2])
 
 
-@pytest.mark.parametrize("kwargs, ns, message", [
-    ({}, [31], "larger than the pool"),
-    ({"ties": "first"}, [2], "ties must be one of"),
-    ({"method": "jackknife"}, [2], "method must be one of"),
-    ({}, [0.5], ">= 1"),
-    ({}, [2.5], "whole numbers"),
-])
+@pytest.mark.parametrize(
+    "kwargs, ns, message",
+    [
+        ({}, [31], "larger than the pool"),
+        ({"ties": "first"}, [2], "ties must be one of"),
+        ({"method": "jackknife"}, [2], "method must be one of"),
+        ({}, [0.5], ">= 1"),
+        ({}, [2.5], "whole numbers"),
+    ],
+)
 def test_pool_estimates_bad_arguments_rejected(kwargs, ns, message):
     p, reward = MODELS["ties_dirichlet"]
     pool = pool_of(np.random.default_rng(0).choice(p.size, POOL_SIZE, p=p), p, reward)
@@ -349,13 +366,16 @@ def test_long_sequences_with_underflowing_probability_stay_in_range():
     assert bonkl.kl_estimator(pool.eps[0], 8.0) == pytest.approx(bonkl.kl_bon(8.0), rel=1e-12)
 
 
-@pytest.mark.parametrize("logprob, reward", [
-    ([-3.0], [1.0]),
-    ([-3.0, -3.0], [1.0, 1.0]),
-    ([-0.1, -4000.0], [1.0, 1.0]),
-    ([-0.1, -4000.0], [0.0, 1.0]),
-    ([0.0], [7.0]),
-])
+@pytest.mark.parametrize(
+    "logprob, reward",
+    [
+        ([-3.0], [1.0]),
+        ([-3.0, -3.0], [1.0, 1.0]),
+        ([-0.1, -4000.0], [1.0, 1.0]),
+        ([-0.1, -4000.0], [0.0, 1.0]),
+        ([0.0], [7.0]),
+    ],
+)
 def test_one_and_two_draws_stay_in_range(logprob, reward):
     assert_in_range(make_pool(logprob, reward), np.array([1, 2, 3, 10]))
 
@@ -425,13 +445,16 @@ def test_bootstrap_intervals_win_rate_undefined_at_the_pool_size():
     assert np.all(np.isfinite(intervals["win_rate_ci_low"].iloc[:-1]))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"replicates": 1}, "replicates must be a whole number >= 2"),
-    ({"replicates": 2.5}, "replicates must be a whole number >= 2"),
-    ({"level": 0.0}, r"level must lie in \(0, 1\)"),
-    ({"level": 1.0}, r"level must lie in \(0, 1\)"),
-    ({"level": 95}, r"level must lie in \(0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"replicates": 1}, "replicates must be a whole number >= 2"),
+        ({"replicates": 2.5}, "replicates must be a whole number >= 2"),
+        ({"level": 0.0}, r"level must lie in \(0, 1\)"),
+        ({"level": 1.0}, r"level must lie in \(0, 1\)"),
+        ({"level": 95}, r"level must lie in \(0, 1\)"),
+    ],
+)
 def test_bootstrap_intervals_bad_arguments_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         bootstrap_intervals(bootstrap_pool(), BOOT_NS, **kwargs)

@@ -28,8 +28,10 @@ SMALL_CONFIG = {
         "n_max": 100000,
         "num_n": 25,
         "tilt": 2.0,
-        "panels": {"a": {"alphabet_size": 20, "top_masses": [1e-3]},
-                   "b": {"alphabet_size": 10, "top_masses": [1e-4, 1e-2]}},
+        "panels": {
+            "a": {"alphabet_size": 20, "top_masses": [1e-3]},
+            "b": {"alphabet_size": 10, "top_masses": [1e-4, 1e-2]},
+        },
     },
     "example1_tradeoff": {"n_max": 256, "num_n": 20},
     "example2": {"masses": [0.6, 0.3, 0.1], "num_n": 30, "num_q": 40, "num_beta": 30},
@@ -62,8 +64,15 @@ def write_config(path: Path, config: dict) -> Path:
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
     """``snakemake ARGS`` in ``workdir``; stdout and stderr together in ``.stdout``."""
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
-    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-6000:]}")
     return result

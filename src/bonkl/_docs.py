@@ -53,12 +53,25 @@ def documented(params: str, returns: str, reference: str, *, kind: str = "value"
     ``params``: names of :data:`PARAMETERS`, space-separated; ``returns``: what it returns, of a type
     of :data:`KINDS`; ``reference``: where ``source`` states it (e.g. ``"eq. 4; Theorem 3.1"``).
     """
+
     def decorate(func: Callable) -> Callable:
         doc = inspect.cleandoc(func.__doc__ or "")
         head, marker, examples = doc.partition("\nExamples\n--------\n")
-        sections = ["Parameters", "----------", *(PARAMETERS[name] for name in params.split()), "",
-                    "Returns", "-------", KINDS[kind], f"    {returns}", "",
-                    "References", "----------", f".. [1] {source}: {reference}."]
+        sections = [
+            "Parameters",
+            "----------",
+            *(PARAMETERS[name] for name in params.split()),
+            "",
+            "Returns",
+            "-------",
+            KINDS[kind],
+            f"    {returns}",
+            "",
+            "References",
+            "----------",
+            f".. [1] {source}: {reference}.",
+        ]
         func.__doc__ = "\n".join([head.rstrip(), "", *sections]) + ("\n" + marker + examples if marker else "")
         return func
+
     return decorate

@@ -46,4 +46,3 @@ def log_power_difference(n, log_f, log_ratio) -> np.ndarray:
     n = np.asarray(n, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return n * log_f + log1mexp(n * log_ratio)
-

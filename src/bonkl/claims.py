@@ -68,8 +68,37 @@ from bonkl.random_models import random_model
 
 #: Sample sizes of every per-model check: integers 1 to 10^6 and non-integers (Lemma 2.3 holds for real n).
 N_GRID = np.array(
-    [1, 1 + 1e-6, 1.001, 1.1, 1.5, 2, 2.5, 3, np.pi, 4, 5, 7.3, 8, 10, 16, 31.6, 50, 64, 100, 128,
-     316.2, 500, 1000, 1024, 3162.3, 5000, 10_000, 100_000, 1_000_000],
+    [
+        1,
+        1 + 1e-6,
+        1.001,
+        1.1,
+        1.5,
+        2,
+        2.5,
+        3,
+        np.pi,
+        4,
+        5,
+        7.3,
+        8,
+        10,
+        16,
+        31.6,
+        50,
+        64,
+        100,
+        128,
+        316.2,
+        500,
+        1000,
+        1024,
+        3162.3,
+        5000,
+        10_000,
+        100_000,
+        1_000_000,
+    ],
     dtype=np.float64,
 )
 #: Acceptance probabilities of the rewind-and-repeat checks (Theorem 6.3).
@@ -84,6 +113,7 @@ MC_CONFIDENCE = 0.999
 MROUEH_ALPHAS = (0.5, 2.0, 10.0, np.inf)
 MROUEH_ALPHAS_TEXT = "{0.5, 2, 10, inf}"
 COLUMNS = ["claim", "cases", "violations", "largest_slack", "tolerance", "closest_case"]
+
 
 @dataclass
 class _Tally:
@@ -240,8 +270,9 @@ def _lemma_6_2_win_rate(c: ModelCase):
 
 def _mroueh_renyi(c: ModelCase):
     positive, log_ratio = c.log_ratio
-    slack = np.stack([bonkl.renyi_bound(c.n, a) - divergences.renyi_from_log_ratio(positive, log_ratio, a)
-                      for a in MROUEH_ALPHAS])
+    slack = np.stack(
+        [bonkl.renyi_bound(c.n, a) - divergences.renyi_from_log_ratio(positive, log_ratio, a) for a in MROUEH_ALPHAS]
+    )
     return slack, lambda i: f"{c.label} L={c.size} alpha={MROUEH_ALPHAS[i // c.n.size]:g} n={c.n[i % c.n.size]:.10g}"
 
 
@@ -282,24 +313,42 @@ CLAIMS = (
     Claim("Lemma 2.3", "pi_n = F^n - (F^-)^n is a PMF for real n >= 1", _lemma_2_3),
     Claim("Theorem 3.1", "KL(pi_n||pi) <= log n - (n-1)/n", _theorem_3_1),
     Claim("Theorem 3.6", "gap_n >= Delta_n(1 - eps_inf, 1)", _theorem_3_6),
-    Claim("Corollary 3.7", "0 <= gap_n - (KL_bon(n) - log(1/eps_inf)) <= h(R) + R log((1-eps_inf)/eps_inf) -> 0",
-          _corollary_3_7),
+    Claim(
+        "Corollary 3.7",
+        "0 <= gap_n - (KL_bon(n) - log(1/eps_inf)) <= h(R) + R log((1-eps_inf)/eps_inf) -> 0",
+        _corollary_3_7,
+    ),
     Claim("Conjecture 4.4", "E_{pi_n}[KLhat(pi(y))] >= KL(pi_n||pi)", _conjecture_4_4),
     Claim("Lemma 4.5", "0 <= KLhat(eps, n) <= KL_bon(n) at every mass eps", _lemma_4_5),
     Claim("Theorem 5.3", "winrate(pi_n) <= n/(n+1)", _theorem_5_3),
     Claim("Theorem 5.6", "n/(n+1) - winrate >= delta_n(1 - eps_inf, 1)", _theorem_5_6),
-    Claim("Corollary 5.7", "R eps_inf/2 <= n/(n+1) - winrate - eps_inf/2 + 1/(n+1) <= R (1 - eps_inf/2) -> 0",
-          _corollary_5_7),
+    Claim(
+        "Corollary 5.7",
+        "R eps_inf/2 <= n/(n+1) - winrate - eps_inf/2 + 1/(n+1) <= R (1 - eps_inf/2) -> 0",
+        _corollary_5_7,
+    ),
     Claim("Lemma 6.2", f"KL(pi_rr||pi) = log(1/p_tau) {_BOUNDARY}", _lemma_6_2_kl),
     Claim("Lemma 6.2", f"winrate(pi_rr) = 1 - p_tau/2 {_BOUNDARY}", _lemma_6_2_win_rate),
-    Claim(_MROUEH, f"D_alpha(pi_n||pi) <= log(n^alpha/(alpha(n-1)+1))/(alpha-1), alpha in {MROUEH_ALPHAS_TEXT}",
-          _mroueh_renyi),
+    Claim(
+        _MROUEH,
+        f"D_alpha(pi_n||pi) <= log(n^alpha/(alpha(n-1)+1))/(alpha-1), alpha in {MROUEH_ALPHAS_TEXT}",
+        _mroueh_renyi,
+    ),
     Claim(_MROUEH, "chi^2(pi_n||pi) <= (n-1)^2/(2n-1)", _mroueh_chi2),
     Claim(_MROUEH, "TV(pi_n, pi) <= (1 - 1/n) n^(-1/(n-1))", _mroueh_tv),
-    Claim("Theorem 6.3 (exact series)", "E[H_{K-1}] = log(1/p_tau), K ~ Geometric(p_tau)", _theorem_6_3_series,
-          per_model=False),
-    Claim("Theorem 6.3 (simulation)", "mean of H_{K-1} within Bonferroni 99.9% CI of log(1/p_tau)",
-          _theorem_6_3_simulation, per_model=False, tolerance=0.0),
+    Claim(
+        "Theorem 6.3 (exact series)",
+        "E[H_{K-1}] = log(1/p_tau), K ~ Geometric(p_tau)",
+        _theorem_6_3_series,
+        per_model=False,
+    ),
+    Claim(
+        "Theorem 6.3 (simulation)",
+        "mean of H_{K-1} within Bonferroni 99.9% CI of log(1/p_tau)",
+        _theorem_6_3_simulation,
+        per_model=False,
+        tolerance=0.0,
+    ),
 )
 
 
@@ -340,8 +389,9 @@ def _check_chunk(args) -> list[_Tally]:
     return tallies
 
 
-def run_claims(num_models: int = 10_000, seed: int = 0, mc_draws: int = 1_000_000, *,
-               n_grid=None, workers: int | None = None) -> pd.DataFrame:
+def run_claims(
+    num_models: int = 10_000, seed: int = 0, mc_draws: int = 1_000_000, *, n_grid=None, workers: int | None = None
+) -> pd.DataFrame:
     """Check the paper's claims on ``num_models`` random models; one row per claim (see the module doc).
 
     Columns: ``claim``, ``cases`` (checked instances), ``violations`` (``slack < -tolerance``),
@@ -366,9 +416,17 @@ def run_claims(num_models: int = 10_000, seed: int = 0, mc_draws: int = 1_000_00
     for claim, tally in zip(CLAIMS, tallies, strict=True):
         if not claim.per_model:
             tally.add(*claim.check(seed, mc_draws))
-    rows = [{"claim": claim.label, "cases": tally.cases, "violations": tally.violations,
-             "largest_slack": tally.slack, "tolerance": claim.tolerance, "closest_case": tally.where}
-            for claim, tally in zip(CLAIMS, tallies, strict=True)]
+    rows = [
+        {
+            "claim": claim.label,
+            "cases": tally.cases,
+            "violations": tally.violations,
+            "largest_slack": tally.slack,
+            "tolerance": claim.tolerance,
+            "closest_case": tally.where,
+        }
+        for claim, tally in zip(CLAIMS, tallies, strict=True)
+    ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

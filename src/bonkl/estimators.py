@@ -136,4 +136,3 @@ def expected_kl_alternate(p: ArrayLike, n: ArrayLike) -> FloatOrArray:
     True
     """
     return bon_expectation(p, n, kl_alternate)
-

@@ -43,8 +43,14 @@ TOTAL_MASS_TOLERANCE = 1e-6
 # exp(logprob) underflows for long sequences; the estimators are flat in eps this close to 0.
 _SMALLEST_MASS = np.finfo(np.float64).tiny
 
-ESTIMATE_COLUMNS = ["kl_bon", "kl_estimator_mean", "kl_alternate", "kl_corollary_4_2_bound",
-                    "expected_reward", "win_rate"]
+ESTIMATE_COLUMNS = [
+    "kl_bon",
+    "kl_estimator_mean",
+    "kl_alternate",
+    "kl_corollary_4_2_bound",
+    "expected_reward",
+    "win_rate",
+]
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Pool:
             return np.arange(self.key.size)
         return np.concatenate(([0], np.cumsum(np.diff(self.reward) > 0)))
 
-    def resampled(self, counts) -> "Pool":
+    def resampled(self, counts) -> Pool:
         """The same outcomes with other draw counts (outcomes with no draw removed)."""
         keep = counts > 0
         return Pool(self.key[keep], counts[keep].astype(np.float64), self.logprob[keep], self.reward[keep])
@@ -97,8 +103,10 @@ def make_pool(logprob, reward, key=None) -> Pool:
     no model can have produced: non-finite values, a positive log-probability, one key with two
     log-probabilities or two rewards, or distinct outcomes whose probabilities sum past 1.
     """
-    columns = {"logprob": np.ravel(np.asarray(logprob, dtype=np.float64)),
-               "reward": np.ravel(np.asarray(reward, dtype=np.float64))}
+    columns = {
+        "logprob": np.ravel(np.asarray(logprob, dtype=np.float64)),
+        "reward": np.ravel(np.asarray(reward, dtype=np.float64)),
+    }
     if key is not None:
         key = np.ravel(np.asarray(key, dtype=object))
     lengths = {name: len(values) for name, values in [*columns.items(), ("key", key)] if values is not None}
@@ -113,43 +121,62 @@ def make_pool(logprob, reward, key=None) -> Pool:
         raise ValueError(f"logprob and reward must be finite numbers; row {row} has NaN or infinity")
     if np.any(frame["logprob"] > 0):
         row = int(np.argmax(frame["logprob"].to_numpy() > 0))
-        raise ValueError(f"logprob must be a natural log-probability (<= 0); row {row} has "
-                         f"{float(frame['logprob'].iloc[row])}")
+        raise ValueError(
+            f"logprob must be a natural log-probability (<= 0); row {row} has {float(frame['logprob'].iloc[row])}"
+        )
     if key is None:
         frame["key"] = frame["logprob"].map(repr) + "|" + frame["reward"].map(repr)
     else:
         keys = pd.Series(key)
         if keys.isna().any():
-            raise ValueError(f"sample key is missing at row {int(np.argmax(keys.isna().to_numpy()))}: "
-                             "give every sample a key (an empty response is the empty string)")
+            raise ValueError(
+                f"sample key is missing at row {int(np.argmax(keys.isna().to_numpy()))}: "
+                "give every sample a key (an empty response is the empty string)"
+            )
         frame["key"] = keys.astype(str).to_numpy()
     grouped = frame.groupby("key", sort=False).agg(
-        count=("key", "size"), logprob=("logprob", "first"), reward=("reward", "first"),
-        low_lp=("logprob", "min"), high_lp=("logprob", "max"), low_r=("reward", "min"), high_r=("reward", "max"))
+        count=("key", "size"),
+        logprob=("logprob", "first"),
+        reward=("reward", "first"),
+        low_lp=("logprob", "min"),
+        high_lp=("logprob", "max"),
+        low_r=("reward", "min"),
+        high_r=("reward", "max"),
+    )
     for low, high, what in (("low_lp", "high_lp", "log-probability"), ("low_r", "high_r", "reward")):
         spread = grouped[high] - grouped[low]
         if np.any(spread > 1e-6 * np.maximum(1.0, grouped[high].abs())):
             bad = spread.idxmax()
-            raise ValueError(f"identical samples must carry one {what}; key {bad!r} has "
-                             f"{float(grouped.loc[bad, low])} and {float(grouped.loc[bad, high])}")
+            raise ValueError(
+                f"identical samples must carry one {what}; key {bad!r} has "
+                f"{float(grouped.loc[bad, low])} and {float(grouped.loc[bad, high])}"
+            )
     total = float(np.exp(grouped["logprob"]).sum())
     if total > 1 + TOTAL_MASS_TOLERANCE:
-        raise ValueError(f"the distinct samples' probabilities sum to {total:.6g} > 1, which no model can "
-                         "produce: logprob must be the natural log-probability of the whole response "
-                         "(not a per-token average, not from a tempered or top-k sampler), and identical "
-                         "responses must share one key")
+        raise ValueError(
+            f"the distinct samples' probabilities sum to {total:.6g} > 1, which no model can "
+            "produce: logprob must be the natural log-probability of the whole response "
+            "(not a per-token average, not from a tempered or top-k sampler), and identical "
+            "responses must share one key"
+        )
     grouped = grouped.reset_index().sort_values(["reward", "logprob", "key"], kind="stable")
-    return Pool(key=grouped["key"].to_numpy(), count=grouped["count"].to_numpy(np.float64),
-                logprob=grouped["logprob"].to_numpy(), reward=grouped["reward"].to_numpy())
+    return Pool(
+        key=grouped["key"].to_numpy(),
+        count=grouped["count"].to_numpy(np.float64),
+        logprob=grouped["logprob"].to_numpy(),
+        reward=grouped["reward"].to_numpy(),
+    )
 
 
 def _sample_sizes(pool: Pool, ns, method: str) -> np.ndarray:
     _choice(method, METHODS, "method")
     ns = _validate.sample_size(np.atleast_1d(ns))
     if method == "unbiased" and ns.max() > pool.num_draws:
-        raise ValueError(f"n = {ns.max():g} is larger than the pool ({pool.num_draws} samples): the unbiased "
-                         "estimate needs n <= the number of samples; draw more samples, lower n, or use "
-                         "method 'plugin' (which past the pool size describes the pool, not the model)")
+        raise ValueError(
+            f"n = {ns.max():g} is larger than the pool ({pool.num_draws} samples): the unbiased "
+            "estimate needs n <= the number of samples; draw more samples, lower n, or use "
+            "method 'plugin' (which past the pool size describes the pool, not the model)"
+        )
     return ns
 
 
@@ -206,16 +233,20 @@ def pool_estimates(pool: Pool, ns, *, ties: str = "random", method: str = "unbia
     bound = kl_bon(ns)
     # Weights are non-negative and sum to 1; clip only the last-bit drift out of each range.
     alternate = np.clip(np.sum(weights * kl_alternate(pool.eps, column), axis=1), 0.0, np.log(ns))
-    return pd.DataFrame({
-        "n": ns,
-        "kl_bon": bound,
-        "kl_estimator_mean": np.clip(np.sum(weights * kl_estimator(pool.eps, column), axis=1), 0.0, bound),
-        "kl_alternate": alternate,
-        "kl_corollary_4_2_bound": np.clip(np.sum(weights * kl_log_ratio(mass, cdf, column), axis=1), 0.0, alternate),
-        "expected_reward": np.clip(weights @ pool.reward, pool.reward.min(), pool.reward.max()),
-        "win_rate": _win_rate(pool, ns, method),
-        "beyond_pool": ns > pool.num_draws,
-    })
+    return pd.DataFrame(
+        {
+            "n": ns,
+            "kl_bon": bound,
+            "kl_estimator_mean": np.clip(np.sum(weights * kl_estimator(pool.eps, column), axis=1), 0.0, bound),
+            "kl_alternate": alternate,
+            "kl_corollary_4_2_bound": np.clip(
+                np.sum(weights * kl_log_ratio(mass, cdf, column), axis=1), 0.0, alternate
+            ),
+            "expected_reward": np.clip(weights @ pool.reward, pool.reward.min(), pool.reward.max()),
+            "win_rate": _win_rate(pool, ns, method),
+            "beyond_pool": ns > pool.num_draws,
+        }
+    )
 
 
 def estimator_distribution(pool: Pool, ns, *, ties: str = "random", method: str = "unbiased") -> pd.DataFrame:
@@ -224,12 +255,14 @@ def estimator_distribution(pool: Pool, ns, *, ties: str = "random", method: str 
     weights = bon_weights(pool, ns, ties=ties, method=method)
     values = kl_estimator(pool.eps, ns[:, None])
     outcomes = np.arange(pool.key.size)
-    return pd.DataFrame({
-        "n": np.repeat(ns, outcomes.size),
-        "outcome": np.tile(outcomes, ns.size),
-        "kl_estimator": values.ravel(),
-        "weight": weights.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "n": np.repeat(ns, outcomes.size),
+            "outcome": np.tile(outcomes, ns.size),
+            "kl_estimator": values.ravel(),
+            "weight": weights.ravel(),
+        }
+    )
 
 
 def tilted_summary(distribution: pd.DataFrame, tilts) -> pd.DataFrame:
@@ -241,14 +274,21 @@ def tilted_summary(distribution: pd.DataFrame, tilts) -> pd.DataFrame:
         kept = group[group["weight"] > 0]["kl_estimator"]
         # A tilted mean lies between the smallest and largest value; clip the last-bit drift.
         values = np.clip(tilted_mean(group["kl_estimator"], signed, weights=group["weight"]), kept.min(), kept.max())
-        for tilt, low, high in zip(tilts, values[: tilts.size], values[tilts.size:]):
-            rows.append({"n": n, "tilt": tilt, "kl_estimator_tilted_min": low,
-                         "kl_estimator_tilted_max": high})
+        for tilt, low, high in zip(tilts, values[: tilts.size], values[tilts.size :]):
+            rows.append({"n": n, "tilt": tilt, "kl_estimator_tilted_min": low, "kl_estimator_tilted_max": high})
     return pd.DataFrame(rows)
 
 
-def bootstrap_intervals(pool: Pool, ns, *, ties: str = "random", method: str = "unbiased",
-                        replicates: int = 200, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
+def bootstrap_intervals(
+    pool: Pool,
+    ns,
+    *,
+    ties: str = "random",
+    method: str = "unbiased",
+    replicates: int = 200,
+    level: float = 0.9,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Percentile bootstrap over the pool's draws: per ``n``, ``<column>_ci_low``/``_ci_high`` of the
     estimate columns at confidence ``level`` from ``replicates`` resamples (seeded)."""
     if int(replicates) != replicates or replicates < 2:

@@ -26,8 +26,9 @@ def _name(alpha: float) -> str:
     return "renyi_inf" if alpha == np.inf else f"renyi_{alpha:g}"
 
 
-def pool_divergences(pool: Pool, ns, *, alphas=(0.5, 2.0), ties: str = "random",
-                     method: str = "unbiased") -> pd.DataFrame:
+def pool_divergences(
+    pool: Pool, ns, *, alphas=(0.5, 2.0), ties: str = "random", method: str = "unbiased"
+) -> pd.DataFrame:
     """Per ``n``: ``renyi_<alpha>`` for each ``alpha`` (and ``renyi_inf``), ``chi2``, ``tv``, each with
     its ``_bound`` column (Mroueh 2024). ``alpha = 1`` is the pool's Corollary 4.2 KL column."""
     alphas = [renyi_order(a) for a in alphas]

@@ -39,8 +39,11 @@ def random_model(rng: np.random.Generator) -> tuple[str, np.ndarray]:
         rest = _dirichlet(rng, size - 1, np.exp(rng.uniform(np.log(0.05), np.log(10))))
         p = np.concatenate(([top], (1.0 - top) * rest))
     else:  # tiny
-        base = _dirichlet(rng, size, np.exp(rng.uniform(np.log(0.1), np.log(10)))) if rng.random() < 0.5 \
+        base = (
+            _dirichlet(rng, size, np.exp(rng.uniform(np.log(0.1), np.log(10))))
+            if rng.random() < 0.5
             else np.arange(1, size + 1, dtype=np.float64) ** -rng.uniform(0.3, 2.0)
+        )
         base = base / base.sum()
         share = rng.uniform(0.05, 0.95)
         tiny = rng.random(size) < share

@@ -70,7 +70,8 @@ def results_dir(root=None) -> Path:
             return repo / "results"
     raise FileNotFoundError(
         f"cannot find the workflow's results/: no Snakefile at or above {Path.cwd()}; run from the "
-        f"repository (or its notebooks/), or set ${ENV_RESULTS} to the results folder")
+        f"repository (or its notebooks/), or set ${ENV_RESULTS} to the results folder"
+    )
 
 
 def _display(path: Path, results: Path) -> str:
@@ -97,9 +98,11 @@ def resolve_model(model: str | None = None, root=None) -> str:
     results = results_dir(root)
     models = list_models(root)
     if not models:
-        raise _missing(Path(_display(results / "lm", results)),
-                       f"no language-model results yet; run {_command('lm')} (the embedded SmolLM2, about "
-                       f"15 minutes on 2 cores) or {_command('lm', 'tiny-random')} (a random model, a few minutes)")
+        raise _missing(
+            Path(_display(results / "lm", results)),
+            f"no language-model results yet; run {_command('lm')} (the embedded SmolLM2, about "
+            f"15 minutes on 2 cores) or {_command('lm', 'tiny-random')} (a random model, a few minutes)",
+        )
     with_table = [m for m in models if (results / "lm" / m / "tables" / "estimates.csv").is_file()]
     return (with_table or models)[0]
 
@@ -140,8 +143,11 @@ def read_lm_table(model: str | None = None, root=None) -> pd.DataFrame:
     path = results / "lm" / model / "tables" / "estimates.csv"
     if not path.is_file():
         relative = _display(path, results)
-        raise _missing(Path(relative), f"run {_command('lm', model)} (rule aggregate; or "
-                       f"{_command(relative, model)}); models with results: {list_models(root) or 'none'}")
+        raise _missing(
+            Path(relative),
+            f"run {_command('lm', model)} (rule aggregate; or "
+            f"{_command(relative, model)}); models with results: {list_models(root) or 'none'}",
+        )
     return pd.read_csv(path)
 
 
@@ -156,8 +162,10 @@ def read_samples(model: str | None, prompt_set: str, prompt_id: str, root=None) 
     path = results / "lm" / model / "samples" / prompt_set / f"{prompt_id}.parquet"
     if not path.is_file():
         relative = _display(path, results)
-        raise _missing(Path(relative), f"run {_command(relative, model)} (rule sample), or "
-                       f"{_command('lm', model)} for every prompt")
+        raise _missing(
+            Path(relative),
+            f"run {_command(relative, model)} (rule sample), or {_command('lm', model)} for every prompt",
+        )
     return pd.read_parquet(path)
 
 
@@ -168,8 +176,9 @@ def read_rewards(model: str | None, prompt_set: str, prompt_id: str, reward: str
     path = results / "lm" / model / "rewards" / prompt_set / prompt_id / f"{reward}.parquet"
     if not path.is_file():
         relative = _display(path, results)
-        raise _missing(Path(relative), f"run {_command(relative, model)} (rule score), or "
-                       f"{_command('lm', model)} for every prompt")
+        raise _missing(
+            Path(relative), f"run {_command(relative, model)} (rule score), or {_command('lm', model)} for every prompt"
+        )
     return pd.read_parquet(path)
 
 
@@ -214,5 +223,18 @@ def read_pool(model: str | None, prompt_set: str, prompt_id: str, reward: str, r
     return make_pool(merged["logprob"], merged["reward"], merged["key"]), merged
 
 
-__all__ = ["ENV_MODEL", "ENV_RESULTS", "list_models", "list_rewards", "prompt_texts", "read_claims", "read_figure_table",
-           "read_lm_table", "read_pool", "read_rewards", "read_samples", "resolve_model", "results_dir"]
+__all__ = [
+    "ENV_MODEL",
+    "ENV_RESULTS",
+    "list_models",
+    "list_rewards",
+    "prompt_texts",
+    "read_claims",
+    "read_figure_table",
+    "read_lm_table",
+    "read_pool",
+    "read_rewards",
+    "read_samples",
+    "resolve_model",
+    "results_dir",
+]

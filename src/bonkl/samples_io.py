@@ -23,8 +23,12 @@ _NUMERIC_NA = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "-NaN", "-
 
 def _read(path: Path, suffix: str, text_cols: list[str], numeric_cols: list[str]) -> pd.DataFrame:
     if suffix == ".csv":
-        return pd.read_csv(path, dtype={c: str for c in text_cols}, keep_default_na=False,
-                           na_values={c: _NUMERIC_NA for c in numeric_cols})
+        return pd.read_csv(
+            path,
+            dtype={c: str for c in text_cols},
+            keep_default_na=False,
+            na_values={c: _NUMERIC_NA for c in numeric_cols},
+        )
     if suffix == ".jsonl":
         return pd.read_json(path, lines=True, dtype=False, precise_float=True, **_NO_DATES)
     return pd.read_parquet(path)
@@ -39,11 +43,18 @@ def read_table(path, what: str = "table", text_cols=(), numeric_cols=()) -> pd.D
         raise ValueError(f"{path}: no such {what} file")
     try:
         return _read(path, suffix, list(text_cols), list(numeric_cols))
-    except (OSError, ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as error:  # pyarrow's ArrowInvalid is a ValueError
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+    ) as error:  # pyarrow's ArrowInvalid is a ValueError
         first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path}: not a readable {suffix[1:].upper()} {what} ({first}); "
-                         "rewrite or replace the file") from None
+        raise ValueError(
+            f"{path}: not a readable {suffix[1:].upper()} {what} ({first}); rewrite or replace the file"
+        ) from None
 
 
 def _as_key(value, path: Path, column: str, row: int) -> str:
@@ -51,8 +62,10 @@ def _as_key(value, path: Path, column: str, row: int) -> str:
     if isinstance(value, str):
         return value
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        raise ValueError(f"{path}: column {column!r} is missing at row {row}; give every sample a key "
-                         "(an empty response is the empty string) or drop the column")
+        raise ValueError(
+            f"{path}: column {column!r} is missing at row {row}; give every sample a key "
+            "(an empty response is the empty string) or drop the column"
+        )
     if isinstance(value, (list, tuple, np.ndarray)):
         return json.dumps([v.item() if hasattr(v, "item") else v for v in value])
     return str(value.item() if hasattr(value, "item") else value)
@@ -74,8 +87,9 @@ def _numbers(column: pd.Series) -> np.ndarray:
     return np.array([number(v) for v in column], dtype=np.float64)
 
 
-def read_samples(path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward",
-                 key_col="sample_key") -> pd.DataFrame:
+def read_samples(
+    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key"
+) -> pd.DataFrame:
     """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key]``.
 
     Raises ``ValueError`` naming the file, the column, the row and the fix: unknown format, a
@@ -89,13 +103,17 @@ def read_samples(path, *, prompt_col="prompt_id", logprob_col="logprob", reward_
     frame = read_table(path, "samples", text_cols=[prompt_col, key_col], numeric_cols=[logprob_col, reward_col])
     named = [prompt_col, logprob_col, reward_col, key_col]
     if len(set(named)) < len(named):
-        raise ValueError(f"{path}: the prompt, logprob, reward and key columns must be four different "
-                         f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col)")
+        raise ValueError(
+            f"{path}: the prompt, logprob, reward and key columns must be four different "
+            f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col)"
+        )
     wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward"}
     missing = [name for name in wanted if name not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
-                         "(choose other names with --prompt-col/--logprob-col/--reward-col)")
+        raise ValueError(
+            f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
+            "(choose other names with --prompt-col/--logprob-col/--reward-col)"
+        )
     if key_col in frame.columns:
         wanted[key_col] = "sample_key"
     frame = frame[list(wanted)].rename(columns=wanted).reset_index(drop=True)
@@ -107,18 +125,23 @@ def read_samples(path, *, prompt_col="prompt_id", logprob_col="logprob", reward_
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.argmax(bad))
-            raise ValueError(f"{path}: column {column!r} has {bad.sum()} missing, infinite or non-numeric "
-                             f"value(s), first at row {row} ({raw.iloc[row]!r}); every sample needs a finite number")
+            raise ValueError(
+                f"{path}: column {column!r} has {bad.sum()} missing, infinite or non-numeric "
+                f"value(s), first at row {row} ({raw.iloc[row]!r}); every sample needs a finite number"
+            )
         frame[column] = values
     if (frame["logprob"] > 0).any():
         row = int(np.argmax(frame["logprob"].to_numpy() > 0))
-        raise ValueError(f"{path}: logprob must be a natural log-probability (<= 0); row {row} "
-                         f"has {frame['logprob'].iloc[row]!r}")
+        raise ValueError(
+            f"{path}: logprob must be a natural log-probability (<= 0); row {row} has {frame['logprob'].iloc[row]!r}"
+        )
     prompt_ids = frame["prompt_id"]
     empty = prompt_ids.isna().to_numpy() | (prompt_ids.astype(str).str.strip() == "").to_numpy()
     if empty.any():
-        raise ValueError(f"{path}: column 'prompt_id' has empty values, first at row "
-                         f"{int(np.argmax(empty))}; give every sample its prompt's id")
+        raise ValueError(
+            f"{path}: column 'prompt_id' has empty values, first at row "
+            f"{int(np.argmax(empty))}; give every sample its prompt's id"
+        )
     frame["prompt_id"] = [_as_key(v, path, prompt_col, i) for i, v in enumerate(prompt_ids)]
     if "sample_key" in frame:
         frame["sample_key"] = [_as_key(v, path, key_col, i) for i, v in enumerate(frame["sample_key"])]

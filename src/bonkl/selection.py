@@ -150,8 +150,9 @@ def soft_bon_pmf(p: ArrayLike, reward: ArrayLike, n: ArrayLike, lam: ArrayLike) 
     if reward.shape != p.shape:
         raise ValueError(f"reward must have one value per mass of p ({p.size}), got shape {reward.shape}")
     if not np.all(np.isfinite(reward)) or np.any(np.diff(reward) <= 0):
-        raise ValueError("reward must be finite and strictly increasing (the order of p), got "
-                         f"{_validate._show(reward)}")
+        raise ValueError(
+            f"reward must be finite and strictly increasing (the order of p), got {_validate._show(reward)}"
+        )
     n = _validate.sample_size(n)
     lam = _validate.positive(lam, "lam")
     keep = np.flatnonzero(p > 0)

@@ -36,9 +36,11 @@ def _subset_sizes(n, pool_size: int, largest: int, what: str) -> np.ndarray:
     if not np.all(np.isfinite(n)) or np.any(n != np.round(n)) or np.any(n < 1):
         raise ValueError(f"n must be whole numbers >= 1 for the unbiased estimate, got {n}")
     if np.any(n > largest):
-        raise ValueError(f"n = {int(n.max())} is larger than the pool allows for {what} "
-                         f"(at most {largest} with {pool_size} draws): draw more samples, or use "
-                         "method 'plugin', which describes the pool rather than the model past that")
+        raise ValueError(
+            f"n = {int(n.max())} is larger than the pool allows for {what} "
+            f"(at most {largest} with {pool_size} draws): draw more samples, or use "
+            "method 'plugin', which describes the pool rather than the model past that"
+        )
     return n.astype(np.int64)
 
 
@@ -51,8 +53,9 @@ class _SubsetRatio:
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(j > self.ns, np.log1p(-self.ns.astype(np.longdouble) / j), 0)
         # suffix[:, a] = sum_{j=a+1..N} log(1 - n/j) = log R(a), for a >= n (a < n: R = 0)
-        self.suffix = np.concatenate((np.cumsum(terms[:, ::-1], axis=1)[:, ::-1],
-                                      np.zeros((ns.size, 1), dtype=np.longdouble)), axis=1)
+        self.suffix = np.concatenate(
+            (np.cumsum(terms[:, ::-1], axis=1)[:, ::-1], np.zeros((ns.size, 1), dtype=np.longdouble)), axis=1
+        )
 
     def difference(self, low, high) -> np.ndarray:
         """``R(high) - R(low)`` per row, for ``low <= high`` (1-D integer arrays), without cancellation."""

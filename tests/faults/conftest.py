@@ -3,10 +3,10 @@ pool of one sampling job, and the workflow's helper file loaded as Python."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from fault_helpers import REPO, run_sampling_here
 
 

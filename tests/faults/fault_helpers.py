@@ -32,12 +32,12 @@ def sampling_command(model: Path, out: Path, **job) -> list[str]:
 
 def start_sampling(model: Path, out: Path, **job) -> subprocess.Popen:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1")
-    return subprocess.Popen(sampling_command(model, out, **job), env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        sampling_command(model, out, **job), env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def run_sampling_here(model: Path, out: Path, **job):
     from bonkl.pipeline.sample_step import run_sampling
 
-    return run_sampling({"path": str(model)}, PROMPT, f"set/{PROMPT['id']}", out, progress=False,
-                        **{**JOB, **job})
+    return run_sampling({"path": str(model)}, PROMPT, f"set/{PROMPT['id']}", out, progress=False, **{**JOB, **job})

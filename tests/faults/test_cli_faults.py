@@ -19,8 +19,14 @@ from bonkl.cli import main
 from bonkl.pipeline.atomic import write_table
 from bonkl.samples_io import read_samples
 
-KL_COLUMNS = ["kl_bon", "kl_estimator_mean", "kl_estimator_tilted_min", "kl_estimator_tilted_max",
-              "kl_alternate", "kl_corollary_4_2_bound"]
+KL_COLUMNS = [
+    "kl_bon",
+    "kl_estimator_mean",
+    "kl_estimator_tilted_min",
+    "kl_estimator_tilted_max",
+    "kl_alternate",
+    "kl_corollary_4_2_bound",
+]
 READ = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}
 
 
@@ -28,8 +34,9 @@ def exact_pool(masses=(0.5, 0.25, 0.25), copies=4):
     """A pool holding each outcome in proportion to its mass, keys and rewards distinct."""
     rows = []
     for i, mass in enumerate(masses):
-        rows += [{"prompt_id": "q", "logprob": float(np.log(mass)), "reward": float(i), "sample_key": f"k{i}"}] \
-            * int(round(mass * copies * len(masses)))
+        rows += [{"prompt_id": "q", "logprob": float(np.log(mass)), "reward": float(i), "sample_key": f"k{i}"}] * int(
+            round(mass * copies * len(masses))
+        )
     return pd.DataFrame(rows)
 
 
@@ -61,6 +68,7 @@ def one_clear_error(code, err, *words):
 
 # -- outputs never overwrite inputs; the format follows the suffix; a failed write damages nothing --
 
+
 @pytest.mark.parametrize("same", ["itself", "dot_path", "symlink", "hardlink"])
 def test_output_onto_the_input_is_refused(tmp_path, capsys, pool_file, same):
     before = pool_file.read_bytes()
@@ -76,8 +84,9 @@ def test_output_onto_the_input_is_refused(tmp_path, capsys, pool_file, same):
 def test_figure_onto_the_input_or_the_table_is_refused(tmp_path, capsys, pool_file):
     out = tmp_path / "kl.csv"
     for figure, words in ((pool_file, "use one of"), (out, "use one of"), (tmp_path / "kl.png", None)):
-        code, err = run(capsys, "estimate", "--samples", pool_file, "--n", "1,2", "--out", out, "--figure",
-                        figure, "--quiet")
+        code, err = run(
+            capsys, "estimate", "--samples", pool_file, "--n", "1,2", "--out", out, "--figure", figure, "--quiet"
+        )
         if words:
             one_clear_error(code, err, words)
         else:
@@ -135,30 +144,52 @@ def test_missing_samples_file(tmp_path, capsys):
 
 # -- flags --
 
-@pytest.mark.parametrize("flags, words", [
-    (["--n", "0"], "--n"), (["--n", "nan"], "--n"), (["--n", "inf"], "--n"), (["--n", "1,,x"], "--n"),
-    (["--n", ""], "--n"), (["--n", "-2"], "--n"), (["--n", "1,2e7"], "at most"),
-    (["--n", "1", "--tilt", "0"], "--tilt"), (["--n", "1", "--tilt", "inf"], "tilt"),
-    (["--n", "1", "--tilt", "nan"], "--tilt"), (["--n", "1", "--tilt", "-1"], "--tilt"),
-    (["--n", "1", "--method", "exact"], "--method"), (["--n", "1", "--ties", "first"], "--ties"),
-    (["--n", "1", "--bootstrap", "1"], "--bootstrap"), (["--n", "1", "--bootstrap", "-5"], "--bootstrap"),
-    (["--n", "1", "--level", "1.5"], "--level"), (["--n", "1", "--seed", "-1"], "--seed"),
-    (["--n", "1", "--prompt-col", "nope"], "missing column"),
-    (["--n", "1", "--key-col", "reward"], "different columns"),
-    (["--n", "100"], "larger than the pool"),
-])
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--n", "0"], "--n"),
+        (["--n", "nan"], "--n"),
+        (["--n", "inf"], "--n"),
+        (["--n", "1,,x"], "--n"),
+        (["--n", ""], "--n"),
+        (["--n", "-2"], "--n"),
+        (["--n", "1,2e7"], "at most"),
+        (["--n", "1", "--tilt", "0"], "--tilt"),
+        (["--n", "1", "--tilt", "inf"], "tilt"),
+        (["--n", "1", "--tilt", "nan"], "--tilt"),
+        (["--n", "1", "--tilt", "-1"], "--tilt"),
+        (["--n", "1", "--method", "exact"], "--method"),
+        (["--n", "1", "--ties", "first"], "--ties"),
+        (["--n", "1", "--bootstrap", "1"], "--bootstrap"),
+        (["--n", "1", "--bootstrap", "-5"], "--bootstrap"),
+        (["--n", "1", "--level", "1.5"], "--level"),
+        (["--n", "1", "--seed", "-1"], "--seed"),
+        (["--n", "1", "--prompt-col", "nope"], "missing column"),
+        (["--n", "1", "--key-col", "reward"], "different columns"),
+        (["--n", "100"], "larger than the pool"),
+    ],
+)
 def test_bad_estimate_flags(tmp_path, capsys, pool_file, flags, words):
     code, err = run(capsys, "estimate", "--samples", pool_file, "--out", tmp_path / "o.csv", "--quiet", *flags)
     one_clear_error(code, err, words)
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("flags, words", [
-    (["--models", "0"], "--models"), (["--models", "-3"], "--models"), (["--models", "1.5"], "--models"),
-    (["--mc-draws", "0"], "--mc-draws"), (["--mc-draws", "99"], "--mc-draws"), (["--workers", "0"], "--workers"),
-    (["--seed", "-1"], "--seed"), (["--models", "1", "--out", "claims.txt"], "suffix"),
-    (["--models", "1", "--out", "c.csv", "--markdown", "c.csv"], "two different outputs"),
-])
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--models", "0"], "--models"),
+        (["--models", "-3"], "--models"),
+        (["--models", "1.5"], "--models"),
+        (["--mc-draws", "0"], "--mc-draws"),
+        (["--mc-draws", "99"], "--mc-draws"),
+        (["--workers", "0"], "--workers"),
+        (["--seed", "-1"], "--seed"),
+        (["--models", "1", "--out", "claims.txt"], "suffix"),
+        (["--models", "1", "--out", "c.csv", "--markdown", "c.csv"], "two different outputs"),
+    ],
+)
 def test_bad_claims_flags(tmp_path, capsys, monkeypatch, flags, words):
     monkeypatch.chdir(tmp_path)
     code, err = run(capsys, "claims", "--quiet", *flags)
@@ -167,12 +198,24 @@ def test_bad_claims_flags(tmp_path, capsys, monkeypatch, flags, words):
 
 
 def test_claims_smallest_accepted_run_has_no_false_violation(tmp_path, capsys):
-    code, _ = run(capsys, "claims", "--models", "1", "--mc-draws", "100", "--workers", "1", "--quiet",
-                  "--out", tmp_path / "c.parquet")
+    code, _ = run(
+        capsys,
+        "claims",
+        "--models",
+        "1",
+        "--mc-draws",
+        "100",
+        "--workers",
+        "1",
+        "--quiet",
+        "--out",
+        tmp_path / "c.parquet",
+    )
     assert code == 0 and pd.read_parquet(tmp_path / "c.parquet")["violations"].sum() == 0
 
 
 # -- pools: generated in bulk; identities broken on purpose --
+
 
 @st.composite
 def pools(draw):
@@ -208,14 +251,20 @@ NS = ["1,2,3", "1,1.5,7", "1,1e3,1e6", "2,1e5,1e7"]  # up to the largest n accep
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(frame=pools(), ns=st.sampled_from(NS), method=st.sampled_from(["plugin", "unbiased"]),
-       ties=st.sampled_from(["random", "logprob"]), fmt=st.sampled_from([".csv", ".jsonl", ".parquet"]))
+@given(
+    frame=pools(),
+    ns=st.sampled_from(NS),
+    method=st.sampled_from(["plugin", "unbiased"]),
+    ties=st.sampled_from(["random", "logprob"]),
+    fmt=st.sampled_from([".csv", ".jsonl", ".parquet"]),
+)
 def test_generated_valid_pools_give_bounded_numbers(tmp_path_factory, capsys, frame, ns, method, ties, fmt):
     folder = tmp_path_factory.mktemp("pool")
     path, out = folder / f"pool{fmt}", folder / "kl.csv"
     write_table(frame, path)
-    code, err = run(capsys, "estimate", "--samples", path, "--n", ns, "--out", out, "--method", method,
-                    "--ties", ties, "--quiet")
+    code, err = run(
+        capsys, "estimate", "--samples", path, "--n", ns, "--out", out, "--method", method, "--ties", ties, "--quiet"
+    )
     if code == 0:
         check_result(out)
     else:  # the unbiased estimate refuses n beyond the pool: the only refusal a valid pool may get
@@ -236,14 +285,16 @@ def test_generated_impossible_pools_are_refused(tmp_path_factory, capsys, frame,
     frame = frame.assign(sample_key=frame.get("sample_key", pd.Series([f"o{i}" for i in range(len(frame))])))
     bad = BROKEN[broken](frame)
     keys = bad.groupby("sample_key")
-    impossible = ((keys["logprob"].nunique() > 1).any() or (keys["reward"].nunique() > 1).any()
-                  or np.exp(keys["logprob"].first()).sum() > 1 + 1e-6)
+    impossible = (
+        (keys["logprob"].nunique() > 1).any()
+        or (keys["reward"].nunique() > 1).any()
+        or np.exp(keys["logprob"].first()).sum() > 1 + 1e-6
+    )
     assume(impossible)
     folder = tmp_path_factory.mktemp("bad")
     path, out = folder / "pool.csv", folder / "kl.csv"
     write_table(bad, path)
-    code, err = run(capsys, "estimate", "--samples", path, "--n", "1,2", "--out", out, "--method", "plugin",
-                    "--quiet")
+    code, err = run(capsys, "estimate", "--samples", path, "--n", "1,2", "--out", out, "--method", "plugin", "--quiet")
     one_clear_error(code, err)
     assert not out.exists()
 
@@ -251,11 +302,14 @@ def test_generated_impossible_pools_are_refused(tmp_path_factory, capsys, frame,
 def test_empty_response_key_keeps_every_draw(tmp_path, capsys):
     """Two empty responses and two "a": two outcomes of mass 1/2 each (NaN keys used to drop draws)."""
     path, out = tmp_path / "pool.csv", tmp_path / "kl.csv"
-    path.write_text("prompt_id,logprob,reward,sample_key\nq,-0.6931471805599453,0,\nq,-0.6931471805599453,0,\n"
-                    "q,-0.6931471805599453,1,a\nq,-0.6931471805599453,1,a\n")
+    path.write_text(
+        "prompt_id,logprob,reward,sample_key\nq,-0.6931471805599453,0,\nq,-0.6931471805599453,0,\n"
+        "q,-0.6931471805599453,1,a\nq,-0.6931471805599453,1,a\n"
+    )
     assert len(read_samples(path)) == 4
-    assert run(capsys, "estimate", "--samples", path, "--n", "1,2", "--out", out, "--quiet", "--method",
-               "plugin")[0] == 0
+    assert (
+        run(capsys, "estimate", "--samples", path, "--n", "1,2", "--out", out, "--quiet", "--method", "plugin")[0] == 0
+    )
     table = pd.read_csv(out)
     assert table["num_samples"].tolist() == [4, 4]
     assert table["win_rate"].tolist() == pytest.approx(bonkl.bon_win_rate(np.array([0.5, 0.5]), [1, 2]))

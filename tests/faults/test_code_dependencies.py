@@ -12,9 +12,9 @@ import types
 from pathlib import Path
 
 import pytest
+from fault_helpers import REPO
 
 import bonkl
-from fault_helpers import REPO
 
 PACKAGE = Path(bonkl.__file__).resolve().parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -75,7 +75,9 @@ def test_walker_sees_every_import_of_every_module(common_smk, path):
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_every_rule_depends_on_what_its_script_imports(common_smk, script):
-    declared = {(REPO / p).resolve() if not Path(p).is_absolute() else Path(p) for p in common_smk.script_code(script.name)}
+    declared = {
+        (REPO / p).resolve() if not Path(p).is_absolute() else Path(p) for p in common_smk.script_code(script.name)
+    }
     closure, todo = set(), list(bytecode_imports(script))
     while todo:  # follow the package's own imports from there
         path = todo.pop()
@@ -101,8 +103,14 @@ def test_every_rule_names_its_own_script():
         for block in re.split(r"(?m)^(?=[ \t]*rule \w+:)", smk.read_text())[1:]:
             script = re.search(r'"\.\./scripts/([\w.]+\.py)"', block)
             name = re.match(r"\s*rule (\w+):", block).group(1)
-            if script is None or name in EXEMPT or "bonkl" not in (REPO / "workflow/scripts" / script.group(1)).read_text():
+            if (
+                script is None
+                or name in EXEMPT
+                or "bonkl" not in (REPO / "workflow/scripts" / script.group(1)).read_text()
+            ):
                 continue
-            uses = re.findall(r'script_code\("([\w.]+\.py)"', block) or (["plot_figure.py"] if "PLOT_CODE" in block else [])
+            uses = re.findall(r'script_code\("([\w.]+\.py)"', block) or (
+                ["plot_figure.py"] if "PLOT_CODE" in block else []
+            )
             assert uses == [script.group(1)], f"{smk.name}: {block.splitlines()[0]}"
             assert "package_code(" not in block, f"{smk.name}: {block.splitlines()[0]}"

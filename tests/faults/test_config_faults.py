@@ -8,7 +8,6 @@ import copy
 
 import pytest
 import yaml
-
 from fault_helpers import REPO
 from workflow_helpers import job_counts, write_config
 
@@ -26,20 +25,31 @@ def default_config() -> dict:
 
 # -- --config values arrive as text (Snakemake's YAML BaseLoader); typed by the schema --
 
-@pytest.mark.parametrize("given, key, expected", [
-    ({"lm": {"sampling": {"num_samples": "64"}}}, ("lm", "sampling", "num_samples"), 64),
-    ({"lm": {"sampling": {"num_samples": "1e2"}}}, ("lm", "sampling", "num_samples"), 100),
-    ({"lm": {"n": ["1", "2.5", "1e3"]}}, ("lm", "n"), [1, 2.5, 1000.0]),
-    ({"lm": {"model": {"gguf_file": "null"}}}, ("lm", "model", "gguf_file"), None),
-    ({"lm": {"model": {"name": "123"}}}, ("lm", "model", "name"), "123"),  # a string key stays text
-    ({"lm": {"model": {"attn_implementation": "eager"}}}, ("lm", "model", "attn_implementation"), "eager"),
-    ({"claims": {"fail_on_violation": "false"}}, ("claims", "fail_on_violation"), False),
-    ({"plot": {"figures": {"fig01_example1_kl": {"xlim": "[1, 10]"}}}}, ("plot", "figures", "fig01_example1_kl", "xlim"), [1, 10]),
-    ({"top_outcomes": {"panels": {"a": {"alphabet_size": "10", "top_masses": ["1e-4"]}}}},
-     ("top_outcomes", "panels", "a", "top_masses"), [1e-4]),
-    ({"lm": {"sampling": {"num_samples": "abc"}}}, ("lm", "sampling", "num_samples"), "abc"),  # left for the schema
-    ({"lm": {"sampling": {"num_samples": "2.5"}}}, ("lm", "sampling", "num_samples"), "2.5"),
-])
+
+@pytest.mark.parametrize(
+    "given, key, expected",
+    [
+        ({"lm": {"sampling": {"num_samples": "64"}}}, ("lm", "sampling", "num_samples"), 64),
+        ({"lm": {"sampling": {"num_samples": "1e2"}}}, ("lm", "sampling", "num_samples"), 100),
+        ({"lm": {"n": ["1", "2.5", "1e3"]}}, ("lm", "n"), [1, 2.5, 1000.0]),
+        ({"lm": {"model": {"gguf_file": "null"}}}, ("lm", "model", "gguf_file"), None),
+        ({"lm": {"model": {"name": "123"}}}, ("lm", "model", "name"), "123"),  # a string key stays text
+        ({"lm": {"model": {"attn_implementation": "eager"}}}, ("lm", "model", "attn_implementation"), "eager"),
+        ({"claims": {"fail_on_violation": "false"}}, ("claims", "fail_on_violation"), False),
+        (
+            {"plot": {"figures": {"fig01_example1_kl": {"xlim": "[1, 10]"}}}},
+            ("plot", "figures", "fig01_example1_kl", "xlim"),
+            [1, 10],
+        ),
+        (
+            {"top_outcomes": {"panels": {"a": {"alphabet_size": "10", "top_masses": ["1e-4"]}}}},
+            ("top_outcomes", "panels", "a", "top_masses"),
+            [1e-4],
+        ),
+        ({"lm": {"sampling": {"num_samples": "abc"}}}, ("lm", "sampling", "num_samples"), "abc"),  # left for the schema
+        ({"lm": {"sampling": {"num_samples": "2.5"}}}, ("lm", "sampling", "num_samples"), "2.5"),
+    ],
+)
 def test_override_text_is_typed_by_the_schema(common_smk, given, key, expected):
     config = copy.deepcopy(given)
     common_smk.prepare_config(config, SCHEMA)
@@ -90,12 +100,15 @@ def test_bad_prompt_file_names_the_file(tmp_path, case):
     assert f"prompt file {path}" in str(error.value) and words in str(error.value), str(error.value)
 
 
-@pytest.mark.parametrize("path, words", [
-    ("resources/nope", "'resources/nope' does not exist"),   # looks like org/name, but resources/ is here
-    ("./nope", "'./nope' does not exist"),
-    ("nope.gguf", "does not exist"),
-    ("org/absent", "not in the hub cache"),                   # a hub id must be downloaded first
-])
+@pytest.mark.parametrize(
+    "path, words",
+    [
+        ("resources/nope", "'resources/nope' does not exist"),  # looks like org/name, but resources/ is here
+        ("./nope", "'./nope' does not exist"),
+        ("nope.gguf", "does not exist"),
+        ("org/absent", "not in the hub cache"),  # a hub id must be downloaded first
+    ],
+)
 def test_model_path_is_checked_before_any_job(tmp_path, monkeypatch, path, words):
     from huggingface_hub import constants
 
@@ -114,6 +127,7 @@ def test_model_path_is_checked_before_any_job(tmp_path, monkeypatch, path, words
 
 
 # -- the built workflow: overrides, caching, errors (dry runs) --
+
 
 def test_batch_size_change_redraws_nothing(built):
     config = yaml.safe_load(built.path(built.configfile).read_text())
@@ -134,11 +148,16 @@ def test_typed_override_and_dropped_prompt_set(built):
     assert "fig10_translation" not in result.stdout  # its figures went with it
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--config", "lm={sampling: {num_samples: abc}}"], "Invalid config at lm.sampling.num_samples: 'abc'"),
-    (["--config", "lm={model: {provide: none, path: resources/nope, gguf_file: null}}"],
-     "lm.model.path 'resources/nope' does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--config", "lm={sampling: {num_samples: abc}}"], "Invalid config at lm.sampling.num_samples: 'abc'"),
+        (
+            ["--config", "lm={model: {provide: none, path: resources/nope, gguf_file: null}}"],
+            "lm.model.path 'resources/nope' does not exist",
+        ),
+    ],
+)
 def test_bad_override_fails_before_any_job(built, args, words):
     result = built.run("-n", "all", "--configfile", built.configfile, *args, check=False)
     assert result.returncode != 0 and words in result.stdout, result.stdout[-3000:]

@@ -17,8 +17,14 @@ FORMATS = ["csv", "jsonl", "parquet"]
 
 
 def pool_frame():
-    return pd.DataFrame({"prompt_id": ["01", "1", "01", "1"], "logprob": [np.log(0.5), np.log(0.25), np.log(0.5), -1.0],
-                         "reward": [1.0, 0.0, 1.0, 2.0], "sample_key": ["", "a b", "", "NA"]})
+    return pd.DataFrame(
+        {
+            "prompt_id": ["01", "1", "01", "1"],
+            "logprob": [np.log(0.5), np.log(0.25), np.log(0.5), -1.0],
+            "reward": [1.0, 0.0, 1.0, 2.0],
+            "sample_key": ["", "a b", "", "NA"],
+        }
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -45,8 +51,10 @@ def test_floats_round_trip_exactly(tmp_path, fmt):
 
 def test_key_lists_and_numbers_in_jsonl(tmp_path):
     path = tmp_path / "s.jsonl"
-    path.write_text('{"prompt_id": 7, "logprob": -1, "reward": 0, "sample_key": [1, 2]}\n'
-                    '{"prompt_id": 7, "logprob": -1, "reward": 0, "sample_key": [1, 2]}\n')
+    path.write_text(
+        '{"prompt_id": 7, "logprob": -1, "reward": 0, "sample_key": [1, 2]}\n'
+        '{"prompt_id": 7, "logprob": -1, "reward": 0, "sample_key": [1, 2]}\n'
+    )
     frame = read_samples(path)
     assert frame["sample_key"].tolist() == ["[1, 2]", "[1, 2]"] and frame["prompt_id"].tolist() == ["7", "7"]
 
@@ -59,15 +67,24 @@ BAD_FILES = {
     # name: (suffix, writer, words the message must contain)
     "empty_csv": ("csv", write_bytes(b""), "not a readable CSV"),
     "binary_csv": ("csv", write_bytes(bytes(range(256)) * 8), "s.csv"),
-    "truncated_parquet": ("parquet", lambda p: (write_table(pool_frame(), p), p.write_bytes(p.read_bytes()[:200])),
-                          "not a readable PARQUET"),
+    "truncated_parquet": (
+        "parquet",
+        lambda p: (write_table(pool_frame(), p), p.write_bytes(p.read_bytes()[:200])),
+        "not a readable PARQUET",
+    ),
     "garbage_parquet": ("parquet", write_bytes(b"PAR1garbagePAR1"), "not a readable PARQUET"),
     "csv_named_parquet": ("parquet", lambda p: pool_frame().to_csv(p, index=False), "not a readable PARQUET"),
     "broken_jsonl": ("jsonl", write_bytes(b'{"prompt_id": "a", "logprob": -1,\n'), "not a readable JSONL"),
-    "null_key_jsonl": ("jsonl", write_bytes(b'{"prompt_id": "a", "logprob": -1, "reward": 0, "sample_key": null}\n'),
-                       "'sample_key' is missing at row 0"),
-    "null_key_parquet": ("parquet", lambda p: pool_frame().assign(sample_key=[None, "a", "b", "c"]).to_parquet(p),
-                         "'sample_key' is missing at row 0"),
+    "null_key_jsonl": (
+        "jsonl",
+        write_bytes(b'{"prompt_id": "a", "logprob": -1, "reward": 0, "sample_key": null}\n'),
+        "'sample_key' is missing at row 0",
+    ),
+    "null_key_parquet": (
+        "parquet",
+        lambda p: pool_frame().assign(sample_key=[None, "a", "b", "c"]).to_parquet(p),
+        "'sample_key' is missing at row 0",
+    ),
     "bool_logprob": ("jsonl", write_bytes(b'{"prompt_id": "a", "logprob": true, "reward": 0}\n'), "'logprob'"),
     "text_reward": ("csv", write_bytes(b"prompt_id,logprob,reward\na,-1,high\n"), "'reward' has 1 missing"),
     "inf_reward": ("csv", write_bytes(b"prompt_id,logprob,reward\na,-1,inf\n"), "infinite"),
@@ -98,14 +115,29 @@ def test_missing_file(tmp_path):
         read_samples(tmp_path / "absent.csv")
 
 
-CELL = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**20, 10**20), st.text(max_size=5),
-                 st.none(), st.booleans())
+CELL = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**20), 10**20),
+    st.text(max_size=5),
+    st.none(),
+    st.booleans(),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(st.one_of(st.text(max_size=3), st.integers(0, 3), st.none()), CELL, CELL,
-                               st.one_of(st.text(max_size=3), st.none())), min_size=0, max_size=6),
-       fmt=st.sampled_from(FORMATS))
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.text(max_size=3), st.integers(0, 3), st.none()),
+            CELL,
+            CELL,
+            st.one_of(st.text(max_size=3), st.none()),
+        ),
+        min_size=0,
+        max_size=6,
+    ),
+    fmt=st.sampled_from(FORMATS),
+)
 def test_any_table_reads_or_fails_clearly(tmp_path_factory, rows, fmt):
     """Generated tables of junk and good values: a ValueError naming the file, or a frame whose every
     log-probability is finite and <= 0, every reward finite, every prompt id and key text."""

@@ -12,7 +12,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
 from fault_helpers import JOB, run_sampling_here, start_sampling
 
 pytest.importorskip("torch")
@@ -63,8 +62,9 @@ def test_kill_at_a_random_point_then_rerun(tiny_model, reference_pool, tmp_path,
     job.wait()
     leftovers = [p.name for p in tmp_path.rglob("*") if p.is_file()]
     assert not out.exists() or job.returncode == 0  # never a finished-looking pool from a killed job
-    assert not [name for name in leftovers if name.endswith(".parquet") and "partial" in name and not
-                name.startswith(".")], leftovers
+    assert not [
+        name for name in leftovers if name.endswith(".parquet") and "partial" in name and not name.startswith(".")
+    ], leftovers
     run_sampling_here(tiny_model, out)
     same_pool(out, reference_pool)
     assert not shard_dir(out).exists()
@@ -79,7 +79,7 @@ def interrupted(reference_pool, out, shards: int):
     (folder / "manifest.json").write_text(json.dumps(read_manifest(reference_pool), indent=1, sort_keys=True))
     pool = pd.read_parquet(reference_pool)
     for k in range(shards):
-        part = pool.iloc[k * JOB["shard_size"]:(k + 1) * JOB["shard_size"]].drop(columns="prompt_id")
+        part = pool.iloc[k * JOB["shard_size"] : (k + 1) * JOB["shard_size"]].drop(columns="prompt_id")
         part.to_parquet(folder / f"{k * JOB['shard_size']:09d}.parquet", index=False)
     return folder
 
@@ -89,7 +89,9 @@ CORRUPTIONS = {
     "empty": lambda p: p.write_bytes(b""),
     "garbage": lambda p: p.write_bytes(b"PAR1" + bytes(range(256)) * 4),
     "too_few_rows": lambda p: pd.read_parquet(p).iloc[:-2].to_parquet(p, index=False),
-    "wrong_indices": lambda p: pd.read_parquet(p).assign(sample_index=lambda f: f["sample_index"] + 1).to_parquet(p, index=False),
+    "wrong_indices": lambda p: (
+        pd.read_parquet(p).assign(sample_index=lambda f: f["sample_index"] + 1).to_parquet(p, index=False)
+    ),
     "positive_logprob": lambda p: pd.read_parquet(p).assign(logprob=0.5).to_parquet(p, index=False),
     "nan_logprob": lambda p: pd.read_parquet(p).assign(logprob=np.nan).to_parquet(p, index=False),
     "missing_column": lambda p: pd.read_parquet(p).drop(columns="token_ids").to_parquet(p, index=False),
@@ -108,8 +110,9 @@ def test_corrupt_shard_is_reported_and_redrawn(tiny_model, reference_pool, tmp_p
     assert f"{JOB['shard_size']:09d}.parquet is corrupt or truncated" in capfd.readouterr().err
 
 
-@pytest.mark.parametrize("change", [{"num_samples": 24}, {"num_samples": 48}, {"seed": 4},
-                                    {"max_new_tokens": 6}, {"shard_size": 4}])
+@pytest.mark.parametrize(
+    "change", [{"num_samples": 24}, {"num_samples": 48}, {"seed": 4}, {"max_new_tokens": 6}, {"shard_size": 4}]
+)
 def test_changed_settings_after_a_kill_give_the_new_pool(tiny_model, reference_pool, tmp_path, change):
     """Shards left by a run with other settings are never mixed into the new pool."""
     out = tmp_path / "P1.parquet"
@@ -158,8 +161,9 @@ def test_two_runs_of_one_job_at_once(tiny_model, reference_pool, tmp_path):
     assert not shard_dir(out).exists()
 
 
-@pytest.mark.parametrize("corruption", ["truncated", "garbage", "too_few_rows", "missing_column",
-                                        "positive_logprob", "text_logprob"])
+@pytest.mark.parametrize(
+    "corruption", ["truncated", "garbage", "too_few_rows", "missing_column", "positive_logprob", "text_logprob"]
+)
 def test_damaged_pool_is_reported_moved_aside_and_rebuilt(tiny_model, reference_pool, tmp_path, corruption):
     from bonkl.pipeline.intermediates import CorruptIntermediate, read_samples_file
 

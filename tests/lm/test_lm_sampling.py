@@ -228,8 +228,8 @@ def test_shared_prefix_attention_equals_full_attention(tiny):
     mask = torch.arange(own) >= pad[:, None]
     out, _ = _shared_prefix_attention(attn, query, keys, values, None, bonkl_prefix=prefix, bonkl_mask=mask)
     for r in range(rows):
-        k = torch.cat([prefix[0][0], keys[r][:, pad[r]:]], dim=1).repeat_interleave(heads // kv, 0)
-        v = torch.cat([prefix[0][1], values[r][:, pad[r]:]], dim=1).repeat_interleave(heads // kv, 0)
+        k = torch.cat([prefix[0][0], keys[r][:, pad[r] :]], dim=1).repeat_interleave(heads // kv, 0)
+        v = torch.cat([prefix[0][1], values[r][:, pad[r] :]], dim=1).repeat_interleave(heads // kv, 0)
         want = torch.softmax(query[r] @ k.transpose(1, 2) * attn.scaling, dim=-1) @ v  # [H, 1, D]
         assert torch.allclose(out[r, 0], want[:, 0], atol=1e-6)
 

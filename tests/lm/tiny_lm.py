@@ -15,10 +15,11 @@ from pathlib import Path
 import torch
 
 TOKENS = ["<eos>", "<user>", "<bot>", "a", "b"]
-CHAT_TEMPLATE = ("{% for message in messages %}<user>{{ message['content'] }}{% endfor %}"
-                 "{% if add_generation_prompt %}<bot>{% endif %}")
-TRAPS = {"do_sample": True, "top_k": 2, "top_p": 0.5, "repetition_penalty": 1.5, "min_length": 3,
-         "temperature": 0.5}
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<user>{{ message['content'] }}{% endfor %}"
+    "{% if add_generation_prompt %}<bot>{% endif %}"
+)
+TRAPS = {"do_sample": True, "top_k": 2, "top_p": 0.5, "repetition_penalty": 1.5, "min_length": 3, "temperature": 0.5}
 EMBEDDED = Path(__file__).resolve().parents[2] / "resources" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -29,8 +30,9 @@ def build_tokenizer():
     core = Tokenizer(models.WordLevel(vocab={t: i for i, t in enumerate(TOKENS)}, unk_token="<eos>"))
     core.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
     core.decoder = decoders.Fuse()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<eos>", pad_token="<eos>",
-                                        additional_special_tokens=["<user>", "<bot>"])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, eos_token="<eos>", pad_token="<eos>", additional_special_tokens=["<user>", "<bot>"]
+    )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 
@@ -39,10 +41,19 @@ def build_model(seed: int = 1, scale: float = 1.0):
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(TOKENS), hidden_size=16, intermediate_size=32,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=64, eos_token_id=0, pad_token_id=0, bos_token_id=None,
-                         tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=len(TOKENS),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        eos_token_id=0,
+        pad_token_id=0,
+        bos_token_id=None,
+        tie_word_embeddings=False,
+    )
     model = LlamaForCausalLM(config).float().eval()
     with torch.no_grad():
         for p in model.parameters():  # initializer_range 0.02 would give near-uniform outputs
@@ -58,11 +69,23 @@ def build_gemma2(seed: int = 1, sliding_window: int = 32):
     from transformers import Gemma2Config, Gemma2ForCausalLM
 
     torch.manual_seed(seed)
-    config = Gemma2Config(vocab_size=len(TOKENS), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, head_dim=4,
-                          max_position_embeddings=64, sliding_window=sliding_window,
-                          final_logit_softcapping=3.0, attn_logit_softcapping=5.0, eos_token_id=0,
-                          pad_token_id=0, bos_token_id=None, attn_implementation="eager")
+    config = Gemma2Config(
+        vocab_size=len(TOKENS),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=4,
+        max_position_embeddings=64,
+        sliding_window=sliding_window,
+        final_logit_softcapping=3.0,
+        attn_logit_softcapping=5.0,
+        eos_token_id=0,
+        pad_token_id=0,
+        bos_token_id=None,
+        attn_implementation="eager",
+    )
     model = Gemma2ForCausalLM(config).float().eval()
     with torch.no_grad():
         for p in model.parameters():

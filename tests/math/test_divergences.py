@@ -129,8 +129,9 @@ def test_example_1_closed_forms():
     low = 2.0 ** (1 - n)
     np.testing.assert_allclose(bonkl.tv_distance_bon([0.5, 0.5], n), 0.5 - 2.0**-n, rtol=1e-14)
     np.testing.assert_allclose(bonkl.chi2_divergence_bon([0.5, 0.5], n), (1 - low) ** 2, rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(bonkl.renyi_divergence_bon([0.5, 0.5], n, math.inf), np.log(2 - low), rtol=1e-14,
-                               atol=1e-300)
+    np.testing.assert_allclose(
+        bonkl.renyi_divergence_bon([0.5, 0.5], n, math.inf), np.log(2 - low), rtol=1e-14, atol=1e-300
+    )
 
 
 alphas = st.one_of(st.floats(0.01, 50.0), st.sampled_from([1.0, math.inf, 1.0 - 1e-7, 1.0 + 1e-7]))

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mpref import (
-    ref_sum_over_outcomes,
     HARD_NS,
     HARD_PMFS,
     assert_close,
@@ -21,6 +20,7 @@ from mpref import (
     ref_kl_bon,
     ref_kl_exact,
     ref_kl_exact_grouped,
+    ref_sum_over_outcomes,
     reference,
     sample_sizes,
 )
@@ -85,10 +85,7 @@ def test_grouped_reference_agrees_with_term_by_term_sum(n):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [
-        name
-        for name in sorted(TEN_MILLION)
-    ],
+    [name for name in sorted(TEN_MILLION)],
 )
 def test_kl_exact_on_ten_million_outcomes(name):
     groups, ns = TEN_MILLION[name]

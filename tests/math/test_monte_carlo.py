@@ -60,15 +60,21 @@ def chi_square_p_value(outcomes, probabilities):
     expected = probabilities * counts.sum()
     small = (expected < 5) & (probabilities > 0)
     pooled_observed, pooled_expected = counts[small].sum(), expected[small].sum()
-    keep = (expected >= 5)
+    keep = expected >= 5
     observed, expected = counts[keep], expected[keep]
     if pooled_expected >= 5:
         observed, expected = np.append(observed, pooled_observed), np.append(expected, pooled_expected)
         pooled_p = 1.0
     else:
         # too rare to pool into a chi-square cell: a two-sided Poisson test of the pooled count
-        pooled_p = min(1.0, 2 * min(stats.poisson.cdf(pooled_observed, pooled_expected),
-                                    stats.poisson.sf(pooled_observed - 1, pooled_expected)))
+        pooled_p = min(
+            1.0,
+            2
+            * min(
+                stats.poisson.cdf(pooled_observed, pooled_expected),
+                stats.poisson.sf(pooled_observed - 1, pooled_expected),
+            ),
+        )
     if observed.size < 2:  # everything in one cell: nothing left for the chi-square to test
         return pooled_p
     expected = expected * observed.sum() / expected.sum()

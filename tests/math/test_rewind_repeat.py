@@ -51,9 +51,7 @@ def q_grid(p):
 
 @pytest.mark.parametrize(
     "name",
-    [
-        name for name in sorted(HARD_PMFS)
-    ],
+    [name for name in sorted(HARD_PMFS)],
 )
 def test_lemma_6_1_rr_pmf_matches_mpmath(name):
     p = HARD_PMFS[name]
@@ -118,8 +116,11 @@ def ref_rr_win_rate(p, q):
     """The win rate of the mpmath ``pi_rr`` at the float threshold ``q``, by eq. 28-29 directly."""
     masses = mp_masses(p)
     rr = ref_rr_pmf(p, q)
-    return mp.fsum(r * m * (1 if i > k else (mp.mpf(1) / 2 if i == k else 0))
-                   for i, r in enumerate(rr) for k, m in enumerate(masses))
+    return mp.fsum(
+        r * m * (1 if i > k else (mp.mpf(1) / 2 if i == k else 0))
+        for i, r in enumerate(rr)
+        for k, m in enumerate(masses)
+    )
 
 
 def ref_rr_kl(p, q):
@@ -160,7 +161,7 @@ def test_lemma_6_2_kl_and_win_rate_at_an_outcome_boundary(p, which):
 def test_lemma_6_2_kl_matches_mpmath_at_every_boundary(name):
     """The same on the hard models, the KL of ``rr_pmf`` against an mpmath KL of the mpmath PMF."""
     p = HARD_PMFS[name]
-    for j, q, p_tau in boundaries(p):
+    for j, q, _p_tau in boundaries(p):
         rr = bonkl.rr_pmf(p, q)
         ref = reference(ref_rr_kl, p, q, dps=digits_for(p))
         assert_close(bonkl.kl_divergence(rr, p), ref, what=f"KL(rr_pmf({name}, F^-(y_{j})))")

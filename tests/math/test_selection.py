@@ -98,8 +98,9 @@ def test_soft_bon_pmf_matches_enumeration(name, n, lam):
     p = SMALL[name]
     reward = np.linspace(0.0, 1.0, p.size) ** 1.5
     ref = reference(ref_soft_bon_enumerated, p, reward, n, lam, dps=30)
-    assert_close(bonkl.soft_bon_pmf(p, reward, n, lam), ref, rtol=1e-11, atol=1e-14,
-                 what=f"soft BoN {name} n={n} lam={lam}")
+    assert_close(
+        bonkl.soft_bon_pmf(p, reward, n, lam), ref, rtol=1e-11, atol=1e-14, what=f"soft BoN {name} n={n} lam={lam}"
+    )
 
 
 @pytest.mark.parametrize("n,lam", [(16, 0.1), (64, 0.03), (7, 2.0)])
@@ -121,14 +122,23 @@ def test_soft_bon_simulated(n, lam):
 def test_soft_bon_tends_to_best_of_n_and_to_the_reference(name, n):
     p = HARD_PMFS[name]
     reward = np.arange(p.size, dtype=np.float64)
-    assert_close(bonkl.soft_bon_pmf(p, reward, n, 1e-6), bonkl.bon_pmf(p, n), rtol=1e-11, atol=1e-13,
-                 what=f"lam -> 0 {name} n={n}")
+    assert_close(
+        bonkl.soft_bon_pmf(p, reward, n, 1e-6),
+        bonkl.bon_pmf(p, n),
+        rtol=1e-11,
+        atol=1e-13,
+        what=f"lam -> 0 {name} n={n}",
+    )
     np.testing.assert_allclose(bonkl.soft_bon_pmf(p, reward, n, 1e12), p, rtol=1e-6 * n, atol=1e-13)
 
 
 @property_settings(60)
-@given(p=pmfs(max_size=12), n=st.floats(1.0, 1e4), lam=st.floats(-4.0, 3.0).map(lambda e: 10.0**e),
-       seed=st.integers(0, 100))
+@given(
+    p=pmfs(max_size=12),
+    n=st.floats(1.0, 1e4),
+    lam=st.floats(-4.0, 3.0).map(lambda e: 10.0**e),
+    seed=st.integers(0, 100),
+)
 def test_soft_bon_is_a_pmf_between_the_reference_and_best_of_n(p, n, lam, seed):
     reward = np.cumsum(np.random.default_rng(seed).random(p.size) + 1e-3)
     rho = bonkl.soft_bon_pmf(p, reward, n, lam)

@@ -79,7 +79,8 @@ def assert_relative(got, ref, rtol, what):
         assert np.isfinite(g) and g >= 0, f"{what}[{index}]: got {g!r}"
         error = abs(Fraction(float(g)) - r)
         assert error <= rtol * r or (r < 1e-300 and float(g) < 1e-300), (
-            f"{what}[{index}]: got {g!r}, exact {float(r)!r}, relative error {float(error / r) if r else error}")
+            f"{what}[{index}]: got {g!r}, exact {float(r)!r}, relative error {float(error / r) if r else error}"
+        )
 
 
 # -- brute force ------------------------------------------------------------------------------
@@ -98,8 +99,12 @@ def test_subsets_enumeration_of_every_subset_matches_weights_and_win_rate(counts
         if n + 1 <= pool_size:
             assert abs(subset_win_rate(counts, [n])[0] - float(win)) <= 1e-13
     if pool_size > 1:
-        np.testing.assert_allclose(subset_win_rate(counts, ns[:-1]),
-                                   [float(enumerate_subsets(counts, int(n))[1]) for n in ns[:-1]], rtol=0, atol=1e-13)
+        np.testing.assert_allclose(
+            subset_win_rate(counts, ns[:-1]),
+            [float(enumerate_subsets(counts, int(n))[1]) for n in ns[:-1]],
+            rtol=0,
+            atol=1e-13,
+        )
 
 
 def test_subsets_counting_reference_agrees_with_enumeration():
@@ -183,28 +188,34 @@ def test_subsets_huge_pool_stays_finite_and_in_range():
 # -- input checks -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("counts, n, message", [
-    ([2, 3], [6], "larger than the pool allows for best-of-n"),
-    ([2, 3], [0], "whole numbers >= 1"),
-    ([2, 3], [2.5], "whole numbers >= 1"),
-    ([2, 3], [np.nan], "whole numbers >= 1"),
-    ([2, 0], [1], "counts must be whole numbers >= 1"),
-    ([2, -1], [1], "counts must be whole numbers >= 1"),
-    ([2, 1.5], [1], "counts must be whole numbers >= 1"),
-    ([], [1], "non-empty 1-D"),
-    ([[1, 2]], [1], "non-empty 1-D"),
-])
+@pytest.mark.parametrize(
+    "counts, n, message",
+    [
+        ([2, 3], [6], "larger than the pool allows for best-of-n"),
+        ([2, 3], [0], "whole numbers >= 1"),
+        ([2, 3], [2.5], "whole numbers >= 1"),
+        ([2, 3], [np.nan], "whole numbers >= 1"),
+        ([2, 0], [1], "counts must be whole numbers >= 1"),
+        ([2, -1], [1], "counts must be whole numbers >= 1"),
+        ([2, 1.5], [1], "counts must be whole numbers >= 1"),
+        ([], [1], "non-empty 1-D"),
+        ([[1, 2]], [1], "non-empty 1-D"),
+    ],
+)
 def test_subsets_bad_input_rejected_for_weights(counts, n, message):
     with pytest.raises(ValueError, match=message):
         subset_bon_weights(counts, n)
 
 
-@pytest.mark.parametrize("counts, n, message", [
-    ([2, 3], [5], "larger than the pool allows for the win rate"),
-    ([1], [1], "larger than the pool allows for the win rate"),
-    ([2, 3], [1.5], "whole numbers >= 1"),
-    ([0, 3], [1], "counts must be whole numbers >= 1"),
-])
+@pytest.mark.parametrize(
+    "counts, n, message",
+    [
+        ([2, 3], [5], "larger than the pool allows for the win rate"),
+        ([1], [1], "larger than the pool allows for the win rate"),
+        ([2, 3], [1.5], "whole numbers >= 1"),
+        ([0, 3], [1], "counts must be whole numbers >= 1"),
+    ],
+)
 def test_subsets_bad_input_rejected_for_win_rate(counts, n, message):
     with pytest.raises(ValueError, match=message):
         subset_win_rate(counts, n)

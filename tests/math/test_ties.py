@@ -96,8 +96,11 @@ def ref_tied_win_rate(p, reward, n):
     """Eq. 28 by enumeration: ``sum_{y,z} pi_n(y) pi(z) win(y, z)``, win 1, 1/2 on a tie, 0."""
     pin, masses = ref_tied_bon_pmf(p, reward)(n), mp_masses(p)
     half = mp.mpf(1) / 2
-    return mp.fsum(q * m * (1 if ry > rz else half if ry == rz else 0)
-                   for q, ry in zip(pin, reward) for m, rz in zip(masses, reward))
+    return mp.fsum(
+        q * m * (1 if ry > rz else half if ry == rz else 0)
+        for q, ry in zip(pin, reward)
+        for m, rz in zip(masses, reward)
+    )
 
 
 @st.composite
@@ -146,12 +149,19 @@ def test_ties_simulated_win_rate_matches_tied_bon_win_rate(name, n):
 def test_ties_tied_bon_pmf_kl_and_win_rate_match_mpmath(name, n):
     p, reward = TIED_MODELS[name]
     dps = digits_for(p, n)
-    assert_close(tied_bon_pmf(p, reward, n), reference(lambda: ref_tied_bon_pmf(p, reward)(n), dps=dps),
-                 what=f"tied_bon_pmf({name}, {n})")
-    assert_close(tied_kl_exact(p, reward, n), reference(ref_tied_kl, p, reward, n, dps=dps),
-                 what=f"tied_kl_exact({name}, {n})")
-    assert_close(tied_bon_win_rate(p, reward, n), reference(ref_tied_win_rate, p, reward, n, dps=dps),
-                 what=f"tied_bon_win_rate({name}, {n})")
+    assert_close(
+        tied_bon_pmf(p, reward, n),
+        reference(lambda: ref_tied_bon_pmf(p, reward)(n), dps=dps),
+        what=f"tied_bon_pmf({name}, {n})",
+    )
+    assert_close(
+        tied_kl_exact(p, reward, n), reference(ref_tied_kl, p, reward, n, dps=dps), what=f"tied_kl_exact({name}, {n})"
+    )
+    assert_close(
+        tied_bon_win_rate(p, reward, n),
+        reference(ref_tied_win_rate, p, reward, n, dps=dps),
+        what=f"tied_bon_win_rate({name}, {n})",
+    )
 
 
 @property_settings(100)
@@ -160,8 +170,9 @@ def test_ties_tied_kl_exact_is_the_kl_of_tied_bon_pmf(model, n):
     p, reward = model
     dps = digits_for(p, n)
     assert_close(tied_kl_exact(p, reward, n), reference(ref_tied_kl, p, reward, n, dps=dps), what="tied_kl_exact")
-    assert_close(tied_bon_pmf(p, reward, n), reference(lambda: ref_tied_bon_pmf(p, reward)(n), dps=dps),
-                 what="tied_bon_pmf")
+    assert_close(
+        tied_bon_pmf(p, reward, n), reference(lambda: ref_tied_bon_pmf(p, reward)(n), dps=dps), what="tied_bon_pmf"
+    )
 
 
 @property_settings(60)
@@ -232,12 +243,15 @@ def test_ties_broadcast_over_n():
     np.testing.assert_array_equal(tied_kl_exact(p, reward, ns), [tied_kl_exact(p, reward, n) for n in ns])
 
 
-@pytest.mark.parametrize("reward, message", [
-    ([0.0, 2.0, 1.0], "non-decreasing"),
-    ([0.0, np.nan, 1.0], "finite"),
-    ([0.0, np.inf, np.inf], "finite"),
-    ([0.0, 1.0], "one value per mass"),
-])
+@pytest.mark.parametrize(
+    "reward, message",
+    [
+        ([0.0, 2.0, 1.0], "non-decreasing"),
+        ([0.0, np.nan, 1.0], "finite"),
+        ([0.0, np.inf, np.inf], "finite"),
+        ([0.0, 1.0], "one value per mass"),
+    ],
+)
 def test_ties_bad_rewards_rejected(reward, message):
     p = np.array([0.2, 0.3, 0.5])
     for function in (tied_bon_pmf, tied_kl_exact, tied_bon_win_rate):

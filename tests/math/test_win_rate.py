@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mpref import (
-    ref_sum_over_outcomes,
     HARD_NS,
     HARD_PMFS,
     assert_close,
@@ -19,6 +18,7 @@ from mpref import (
     ref_bon_win_rate,
     ref_calibrated_reward,
     ref_delta_win_rate,
+    ref_sum_over_outcomes,
     ref_win_rate,
     reference,
     sample_sizes,
@@ -127,9 +127,7 @@ def ref_top_term(p, n):
 @pytest.mark.parametrize("n", HARD_NS)
 @pytest.mark.parametrize(
     "name",
-    [
-        name for name in sorted(HARD_PMFS)
-    ],
+    [name for name in sorted(HARD_PMFS)],
 )
 def test_theorem_5_6_lower_bound_is_delta_of_top_outcome(name, n):
     p = HARD_PMFS[name]

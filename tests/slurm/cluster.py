@@ -43,8 +43,9 @@ def _free_port() -> int:
 
 def _memory_mb() -> int:
     """Memory the node offers: the machine's, less 1 GB for everything else."""
-    total_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                    if line.startswith("MemTotal:"))
+    total_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
     return max(total_kb // 1024 - 1024, 1024)
 
 
@@ -108,16 +109,27 @@ class Cluster:
 
     def logs(self) -> str:
         """The daemons' logs, for a failure message."""
-        return "\n".join(f"--- {name}.log\n{(self.folder / f'{name}.log').read_text()[-3000:]}"
-                         for name in DAEMONS if (self.folder / f"{name}.log").exists())
+        return "\n".join(
+            f"--- {name}.log\n{(self.folder / f'{name}.log').read_text()[-3000:]}"
+            for name in DAEMONS
+            if (self.folder / f"{name}.log").exists()
+        )
 
 
 def _write_config(folder: Path) -> None:
     for sub in ("state", "spool"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    values = dict(dir=folder, host=socket.gethostname().split(".")[0], node=NODE, gpus=FAKE_GPUS,
-                  last_gpu=FAKE_GPUS - 1, ctld_port=_free_port(), slurmd_port=_free_port(),
-                  cpus=os.cpu_count(), memory=_memory_mb())
+    values = dict(
+        dir=folder,
+        host=socket.gethostname().split(".")[0],
+        node=NODE,
+        gpus=FAKE_GPUS,
+        last_gpu=FAKE_GPUS - 1,
+        ctld_port=_free_port(),
+        slurmd_port=_free_port(),
+        cpus=os.cpu_count(),
+        memory=_memory_mb(),
+    )
     (folder / "slurm.conf").write_text(SLURM_CONF.format(**values))
     (folder / "gres.conf").write_text(GRES_CONF.format(**values))
     for index in range(FAKE_GPUS):
@@ -134,8 +146,9 @@ def _write_config(folder: Path) -> None:
 
 def _start(cluster: Cluster, name: str, args: list[str]) -> None:
     with open(cluster.folder / f"{name}.out", "w") as out:  # the child keeps its own copy
-        cluster.processes[name] = subprocess.Popen(args, env=cluster.env, stdout=out, stderr=subprocess.STDOUT,
-                                                   stdin=subprocess.DEVNULL)
+        cluster.processes[name] = subprocess.Popen(
+            args, env=cluster.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
 
 def _wait_until(what: str, ready, cluster: Cluster, timeout: float = 60) -> None:
@@ -163,7 +176,10 @@ def _stop(cluster: Cluster) -> None:
         try:
             cluster.command("scancel", "--full", "--user=root")
             deadline = time.monotonic() + 30
-            while cluster.command("squeue", "--noheader", "--states=RUNNING,PENDING,COMPLETING") and time.monotonic() < deadline:
+            while (
+                cluster.command("squeue", "--noheader", "--states=RUNNING,PENDING,COMPLETING")
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.5)
         except subprocess.SubprocessError:
             pass  # the daemons are stopped below whatever the queue says
@@ -185,9 +201,20 @@ def one_node_slurm(folder: Path):
     _write_config(folder)
     cluster = Cluster(folder)
     try:
-        _start(cluster, "munged", ["munged", "--foreground", "--force", f"--socket={folder / 'munge.socket'}",
-                                   f"--key-file={folder / 'munge.key'}", f"--pid-file={folder / 'munged.pid'}",
-                                   f"--seed-file={folder / 'munged.seed'}", f"--log-file={folder / 'munged.log'}"])
+        _start(
+            cluster,
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={folder / 'munge.socket'}",
+                f"--key-file={folder / 'munge.key'}",
+                f"--pid-file={folder / 'munged.pid'}",
+                f"--seed-file={folder / 'munged.seed'}",
+                f"--log-file={folder / 'munged.log'}",
+            ],
+        )
         _wait_until("munged's socket", (folder / "munge.socket").exists, cluster)
         _start(cluster, "slurmctld", ["slurmctld", "-D", "-i"])
         _start(cluster, "slurmd", ["slurmd", "-D", "-N", NODE])

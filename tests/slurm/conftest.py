@@ -2,4 +2,6 @@
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slurm: runs the workflow through a one-node Slurm cluster it starts (needs root)")
+    config.addinivalue_line(
+        "markers", "slurm: runs the workflow through a one-node Slurm cluster it starts (needs root)"
+    )

@@ -17,7 +17,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from cluster import missing_programs, one_node_slurm
 from workflow_helpers import SMALL_CONFIG, Built, copy_workflow, job_counts, snakemake, write_config
 
@@ -88,11 +87,16 @@ def test_cluster_rules_ran_as_slurm_jobs(through_slurm, capsys):
     rules = sorted(_rule(job) for job in jobs)
     with capsys.disabled():  # the measurement, shown even when pytest captures output
         counts = ", ".join(f"{rule} {rules.count(rule)}" for rule in sorted(set(rules)))
-        print(f"\n[slurm] small config: {through_slurm.seconds:.0f} s through Slurm, {through_slurm.local.seconds:.0f} s locally "
-              f"(--cores 2); Slurm ran {len(jobs)} jobs ({counts}), states {sorted({j['State'] for j in jobs})}")
+        print(
+            f"\n[slurm] small config: {through_slurm.seconds:.0f} s through Slurm, "
+            f"{through_slurm.local.seconds:.0f} s locally "
+            f"(--cores 2); Slurm ran {len(jobs)} jobs ({counts}), states {sorted({j['State'] for j in jobs})}"
+        )
     assert jobs and all(job["State"] == "COMPLETED" for job in jobs), jobs
     assert set(rules) == CLUSTER_RULES, rules
-    prompts = len(list(through_slurm.local.path(f"results/lm/{SMALL_CONFIG['lm']['model']['name']}/samples").glob("*/*.parquet")))
+    prompts = len(
+        list(through_slurm.local.path(f"results/lm/{SMALL_CONFIG['lm']['model']['name']}/samples").glob("*/*.parquet"))
+    )
     assert rules.count("sample") == prompts and rules.count("claims_table") == 1
 
 

@@ -92,8 +92,9 @@ def test_fig02_matches_bonkl_and_saturates_at_log_alphabet_size(built):
         np.testing.assert_allclose(part["kl_alternate_mean"], bonkl.expected_kl_alternate(p, n), rtol=1e-12)
         np.testing.assert_allclose(part["kl_estimator_mean"], bonkl.expected_kl_estimator(p, n), rtol=1e-12)
         # Uniform: every draw has eps = 1/L, so eq. 23 is log((1 - (1 - 1/L)^n) L), written out here.
-        np.testing.assert_allclose(part["kl_alternate_mean"], np.log(-np.expm1(n * np.log1p(-1 / size)) * size),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            part["kl_alternate_mean"], np.log(-np.expm1(n * np.log1p(-1 / size)) * size), rtol=1e-12
+        )
         assert np.all(part["kl_exact"] <= part["kl_bon"] + 1e-12)  # Theorem 3.1
         assert np.all(part["kl_exact"] <= np.log(size) + 1e-12)
         assert part["kl_exact"].iloc[-1] == pytest.approx(np.log(size), abs=0.02)
@@ -206,8 +207,9 @@ def test_compute_rules_depend_on_the_bonkl_modules_they_use(built):
     blocks = result.stdout.split("rule ")[1:]
 
     def inputs(output):
-        block = next(b for b in blocks if any(line.strip().startswith("output:") and output in line
-                                              for line in b.splitlines()))
+        block = next(
+            b for b in blocks if any(line.strip().startswith("output:") and output in line for line in b.splitlines())
+        )
         line = next(line for line in block.splitlines() if line.strip().startswith("input:"))
         return {path.strip().split("src/bonkl/")[-1] for path in line.split(":", 1)[1].split(",")}
 

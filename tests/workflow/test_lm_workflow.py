@@ -8,16 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import SMALL_CONFIG, copy_workflow, job_counts, snakemake, write_config
 
 import bonkl
-from workflow_helpers import SMALL_CONFIG, copy_workflow, job_counts, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
 LM = SMALL_CONFIG["lm"]
 ROOT = f"results/lm/{LM['model']['name']}"
-FIGURES = ["fig04_alpaca_loglik", "fig05_alpaca_neg_length", "fig10_translation_loglik",
-           "fig11_translation_neg_length", "fig12_translation_chrf"]
+FIGURES = [
+    "fig04_alpaca_loglik",
+    "fig05_alpaca_neg_length",
+    "fig10_translation_loglik",
+    "fig11_translation_neg_length",
+    "fig12_translation_chrf",
+]
 LM_BAND = 1.0  # config lm.band_tilt
 
 
@@ -29,7 +34,15 @@ def test_every_lm_figure_is_built(built):
 
 def test_samples_table_has_the_promised_columns(built):
     samples = pd.read_parquet(built.path(f"{ROOT}/samples/alpaca/P3.parquet"))
-    assert list(samples.columns) == ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
+    assert list(samples.columns) == [
+        "prompt_id",
+        "sample_index",
+        "token_ids",
+        "text",
+        "logprob",
+        "num_tokens",
+        "finished",
+    ]
     assert len(samples) == LM["sampling"]["num_samples"]
     assert samples["sample_index"].tolist() == list(range(len(samples)))
     assert samples["logprob"].dtype == np.float64 and (samples["logprob"] <= 0).all()
@@ -54,8 +67,9 @@ def test_estimates_match_an_independent_pool_computation(built):
     for _, row in figure.iterrows():
         n = int(row["n"])
         upper = np.cumsum(level_draws)
-        level_weight = np.array([(comb(int(a), n) - comb(int(a - m), n)) / comb(size, n)
-                                 for a, m in zip(upper, level_draws)])
+        level_weight = np.array(
+            [(comb(int(a), n) - comb(int(a - m), n)) / comb(size, n) for a, m in zip(upper, level_draws)]
+        )
         pin = level_weight[level] * outcomes["count"].to_numpy() / level_draws[level]
         assert row["kl_bon"] == pytest.approx(bonkl.kl_bon(n), rel=1e-12)
         assert row["kl_estimator_mean"] == pytest.approx(pin @ bonkl.kl_estimator(eps, n), rel=1e-9, abs=1e-12)
@@ -66,11 +80,16 @@ def test_estimates_match_an_independent_pool_computation(built):
         assert row["kl_corollary_4_2_bound"] == pytest.approx(bound, rel=1e-9, abs=1e-12)
         assert row["kl_corollary_4_2_bound"] <= row["kl_alternate"] + 1e-12
         values = bonkl.kl_estimator(eps, row["n"])
-        assert row["kl_estimator_tilted_min"] == pytest.approx(bonkl.tilted_mean(values, -LM_BAND, pin), rel=1e-9, abs=1e-12)
-        assert row["kl_estimator_tilted_max"] == pytest.approx(bonkl.tilted_mean(values, LM_BAND, pin), rel=1e-9, abs=1e-12)
-        assert row["kl_estimator_tilted_min"] <= row["kl_estimator_mean"] + 1e-12 <= row["kl_estimator_tilted_max"] + 2e-12
+        assert row["kl_estimator_tilted_min"] == pytest.approx(
+            bonkl.tilted_mean(values, -LM_BAND, pin), rel=1e-9, abs=1e-12
+        )
+        assert row["kl_estimator_tilted_max"] == pytest.approx(
+            bonkl.tilted_mean(values, LM_BAND, pin), rel=1e-9, abs=1e-12
+        )
+        assert (
+            row["kl_estimator_tilted_min"] <= row["kl_estimator_mean"] + 1e-12 <= row["kl_estimator_tilted_max"] + 2e-12
+        )
         assert 0 <= row["kl_estimator_mean"] <= row["kl_bon"] + 1e-12  # Lemma 4.5
-
 
 
 def test_neg_length_and_chrf_rewards(built):
@@ -111,13 +130,19 @@ def test_band_tilt_change_skips_sampling(built):
     assert set(counts) == {"all", "lm_figure_data", "lm_figure_plot"}, counts
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["lm"].update(prompt_sets={"alpaca": "config/prompts/missing.yaml"}), "prompt file config/prompts/missing.yaml does not exist"),
-    (lambda c: c["lm"].update(rewards={"alpaca": ["loglik", "bleu"]}), "lm.rewards.alpaca"),
-    (lambda c: c["lm"]["model"].update(provide="none", path="./no/such/model"), "lm.model.path './no/such/model'"),
-    (lambda c: c["lm"].update(band_tilt=3.0), "lm.band_tilt 3.0 must be one of lm.tilts"),
-    (lambda c: c["lm"]["sampling"].update(num_samples=0), "lm.sampling.num_samples"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda c: c["lm"].update(prompt_sets={"alpaca": "config/prompts/missing.yaml"}),
+            "prompt file config/prompts/missing.yaml does not exist",
+        ),
+        (lambda c: c["lm"].update(rewards={"alpaca": ["loglik", "bleu"]}), "lm.rewards.alpaca"),
+        (lambda c: c["lm"]["model"].update(provide="none", path="./no/such/model"), "lm.model.path './no/such/model'"),
+        (lambda c: c["lm"].update(band_tilt=3.0), "lm.band_tilt 3.0 must be one of lm.tilts"),
+        (lambda c: c["lm"]["sampling"].update(num_samples=0), "lm.sampling.num_samples"),
+    ],
+)
 def test_bad_lm_config_fails_before_any_job(tmp_path, change, message):
     workdir = copy_workflow(tmp_path / "wf")
     config = yaml.safe_load(yaml.safe_dump(SMALL_CONFIG))

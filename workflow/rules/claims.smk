@@ -17,8 +17,8 @@ rule claims_table:
         markdown="results/tables/claims.md",
     log:
         "logs/claims/claims_table.log",
+    threads: config["claims"]["threads"]
     params:
         settings={k: v for k, v in config["claims"].items() if k != "threads"},
-    threads: config["claims"]["threads"]
     script:
         "../scripts/claims_table.py"

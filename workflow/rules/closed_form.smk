@@ -20,22 +20,6 @@ check_closed_form_config(config)
 
 
 # Figures 7 and 8 share one computation.
-ruleorder: example2_data > closed_form_data
-
-
-rule closed_form_data:
-    input:
-        code=lambda w: script_code(f"{w.figure}.py"),
-    output:
-        "results/figures/{figure}.csv",
-    log:
-        "logs/closed_form/{figure}_data.log",
-    params:
-        settings=lambda w: config[CLOSED_FORM_FIGURES[w.figure].settings],
-    script:
-        "../scripts/{wildcards.figure}.py"
-
-
 rule example2_data:
     input:
         code=script_code("example2_policies.py"),
@@ -48,6 +32,22 @@ rule example2_data:
         settings=config["example2"],
     script:
         "../scripts/example2_policies.py"
+
+
+rule closed_form_data:
+    input:
+        code=lambda w: script_code(f"{w.figure}.py"),
+    output:
+        "results/figures/{figure}.csv",
+    log:
+        "logs/closed_form/{figure}_data.log",
+    wildcard_constraints:
+        # every figure but those example2_data writes: each has its own workflow/scripts/<figure>.py
+        figure="|".join(f for f in CLOSED_FORM_FIGURES if f"results/figures/{f}.csv" not in rules.example2_data.output),
+    params:
+        settings=lambda w: config[CLOSED_FORM_FIGURES[w.figure].settings],
+    script:
+        "../scripts/{wildcards.figure}.py"
 
 
 rule closed_form_plot:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import bonkl
 
-
 # ---------------------------------------------------------------------------------------------
 # Targets. Each rule file registers, under a name of its own, what `rule all` builds -
 #     TARGETS["closed_form"] = [...]
@@ -66,8 +65,13 @@ def _relative_imports(path):
     (``importlib.import_module("bonkl.lm.x")``: any string constant that is a dotted bonkl module name)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value \
-                and " " not in node.value and _module_file(node.value):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "." in node.value
+            and " " not in node.value
+            and _module_file(node.value)
+        ):
             found.append(_module_file(node.value))
             continue
         if isinstance(node, ast.Import):  # "import bonkl", "import bonkl.kl"
@@ -255,8 +259,10 @@ def config_error(error):
     elif schema.get("description"):
         message += f" ({where}: {schema['description']})"
     if cause.validator == "type" and isinstance(cause.instance, str):
-        message += (". A value given with --config is text unless it reads as the type asked for; "
-                    "nest keys as --config 'lm={sampling: {num_samples: 64}}'")
+        message += (
+            ". A value given with --config is text unless it reads as the type asked for; "
+            "nest keys as --config 'lm={sampling: {num_samples: 64}}'"
+        )
     schema_file = "workflow/schemas/config.schema.yaml"
     return WorkflowError(f"{message}.\nEvery key, its range and its default: {schema_file}")
 
@@ -272,14 +278,18 @@ def check_closed_form_config(config):
         key = f"config top_outcomes.panels.{label}"
         tops = panel["top_masses"]
         if len(tops) >= panel["alphabet_size"]:
-            raise ValueError(f"{key}.alphabet_size ({panel['alphabet_size']}) must exceed the number of "
-                             f"top_masses ({len(tops)}): the uniform rest needs at least one outcome")
+            raise ValueError(
+                f"{key}.alphabet_size ({panel['alphabet_size']}) must exceed the number of "
+                f"top_masses ({len(tops)}): the uniform rest needs at least one outcome"
+            )
         if sum(tops) >= 1:
             raise ValueError(f"{key}.top_masses {tops} must sum to less than 1")
     for section in ("example2", "example3"):
         if config[section]["beta_min"] >= config[section]["beta_max"]:
-            raise ValueError(f"config {section}.beta_min ({config[section]['beta_min']}) must be below "
-                             f"{section}.beta_max ({config[section]['beta_max']})")
+            raise ValueError(
+                f"config {section}.beta_min ({config[section]['beta_min']}) must be below "
+                f"{section}.beta_max ({config[section]['beta_max']})"
+            )
 
 
 def plot_options(stem):

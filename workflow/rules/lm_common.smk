@@ -33,16 +33,20 @@ def lm_title(stem):
 def lm_caption(stem):
     spec, sampling = config["lm"]["figures"][stem], config["lm"]["sampling"]
     estimate = config["lm"]["estimate"]
-    how = ("unbiased for the model's best-of-n (averaged over all n-subsets of the pool)"
-           if estimate["method"] == "unbiased" else
-           "plug-in (the pool's empirical distribution; shaded past the pool size, where it describes the pool)")
-    return (f"{lm_figure_label(spec)}: KL divergence of best-of-n "
-            f"against n for the {spec['prompt_set']} prompts (one panel each) with reward "
-            f"{spec['reward']}; model {LM_NAME}, {sampling['num_samples']} samples per prompt "
-            f"(seed {sampling['seed']}, at most {sampling['max_new_tokens']} new tokens; a panel says when "
-            f"fewer than 90% of its samples finished). Estimates {how}; ties broken "
-            f"{'uniformly at random' if estimate['ties'] == 'random' else 'by log-probability'}. "
-            f"Curves: eq. 4, the alternate bound (eq. 23), the Corollary 4.2 upper bound with F bounded "
-            f"by the samples' own probabilities, and the mean of the estimator of eq. 25 with its tilted "
-            f"min/max (t = {config['lm']['band_tilt']}); vertical bars: {estimate['bootstrap']['level']:.0%} "
-            f"bootstrap intervals ({estimate['bootstrap']['replicates']} resamples of the pool).")
+    how = (
+        "unbiased for the model's best-of-n (averaged over all n-subsets of the pool)"
+        if estimate["method"] == "unbiased"
+        else "plug-in (the pool's empirical distribution; shaded past the pool size, where it describes the pool)"
+    )
+    return (
+        f"{lm_figure_label(spec)}: KL divergence of best-of-n "
+        f"against n for the {spec['prompt_set']} prompts (one panel each) with reward "
+        f"{spec['reward']}; model {LM_NAME}, {sampling['num_samples']} samples per prompt "
+        f"(seed {sampling['seed']}, at most {sampling['max_new_tokens']} new tokens; a panel says when "
+        f"fewer than 90% of its samples finished). Estimates {how}; ties broken "
+        f"{'uniformly at random' if estimate['ties'] == 'random' else 'by log-probability'}. "
+        f"Curves: eq. 4, the alternate bound (eq. 23), the Corollary 4.2 upper bound with F bounded "
+        f"by the samples' own probabilities, and the mean of the estimator of eq. 25 with its tilted "
+        f"min/max (t = {config['lm']['band_tilt']}); vertical bars: {estimate['bootstrap']['level']:.0%} "
+        f"bootstrap intervals ({estimate['bootstrap']['replicates']} resamples of the pool)."
+    )

@@ -12,14 +12,14 @@ rule sample:
         f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
     log:
         f"logs/lm/{LM_NAME}/sample/{{prompt_set}}/{{prompt_id}}.log",
-    params:
-        model=lm_model_spec(),
-        sampling=config["lm"]["sampling"],
-        prompt=lambda w: LM_PLAN.prompt(w.prompt_set, w.prompt_id),
     threads: config["lm"]["resources"]["threads"]
     resources:
         gpu=config["lm"]["resources"]["gpu"],
         mem_mb=config["lm"]["resources"]["mem_mb"],
         runtime=config["lm"]["resources"]["runtime"],
+    params:
+        model=lm_model_spec(),
+        sampling=config["lm"]["sampling"],
+        prompt=lambda w: LM_PLAN.prompt(w.prompt_set, w.prompt_id),
     script:
         "../scripts/sample.py"

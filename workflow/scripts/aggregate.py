@@ -10,7 +10,10 @@ from bonkl.pipeline.intermediates import one_line_errors, read_intermediate
 
 one_line_errors()
 
-table = aggregate([read_intermediate(path, ["n"]) for path in snakemake.input.estimates],
-                  [read_intermediate(path, ["n"]) for path in snakemake.input.distributions],
-                  snakemake.params.labels, snakemake.params.tilts)
+table = aggregate(
+    [read_intermediate(path, ["n"]) for path in snakemake.input.estimates],
+    [read_intermediate(path, ["n"]) for path in snakemake.input.distributions],
+    snakemake.params.labels,
+    snakemake.params.tilts,
+)
 write_table(table, snakemake.output[0])

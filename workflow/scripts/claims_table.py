@@ -9,6 +9,7 @@ import sys
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 import time
+
 import pandas as pd
 
 from bonkl.claims import run_claims, to_markdown
@@ -27,5 +28,7 @@ with pd.option_context("display.max_colwidth", 200, "display.width", 250):
     print(table.to_string(index=False))
 print(f"{settings['num_models']} models, seed {settings['seed']}: {violations} violations in {elapsed:.1f} s")
 if violations and settings["fail_on_violation"]:
-    raise SystemExit(f"{violations} violated claims (see the table above); set claims.fail_on_violation: "
-                     "false to keep the table anyway")
+    raise SystemExit(
+        f"{violations} violated claims (see the table above); set claims.fail_on_violation: "
+        "false to keep the table anyway"
+    )

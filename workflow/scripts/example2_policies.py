@@ -34,10 +34,14 @@ simplex, tradeoff = [], []
 for family, name, values, rho in families:
     label = {"family": family, "parameter_name": name, "parameter": values}
     simplex.append(pd.DataFrame({**label, "pi_y1": rho[:, 0], "pi_y2": rho[:, 1], "pi_y3": rho[:, 2]}))
-    tradeoff.append(pd.DataFrame({**label, "kl": bonkl.kl_divergence(rho, p),
-                                  "win_rate": [bonkl.win_rate(row, p) for row in rho]}))
-    print(f"{family}: {len(values)} policies; largest KL {tradeoff[-1]['kl'].max():.4f}, "
-          f"largest win rate {tradeoff[-1]['win_rate'].max():.4f}", file=sys.stderr)
+    tradeoff.append(
+        pd.DataFrame({**label, "kl": bonkl.kl_divergence(rho, p), "win_rate": [bonkl.win_rate(row, p) for row in rho]})
+    )
+    print(
+        f"{family}: {len(values)} policies; largest KL {tradeoff[-1]['kl'].max():.4f}, "
+        f"largest win rate {tradeoff[-1]['win_rate'].max():.4f}",
+        file=sys.stderr,
+    )
 
 write_table(pd.concat(simplex, ignore_index=True), snakemake.output.simplex)
 write_table(pd.concat(tradeoff, ignore_index=True), snakemake.output.tradeoff)

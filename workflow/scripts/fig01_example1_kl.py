@@ -23,12 +23,17 @@ exact = bonkl.example1_kl(n)
 # The closed form (eq. 5) and the general exact KL (Lemma 2.3) must agree.
 np.testing.assert_allclose(exact, bonkl.kl_exact(p, n), rtol=1e-10, atol=1e-14)
 
-table = pd.DataFrame({
-    "n": n.astype(np.int64),
-    "kl_exact": exact,
-    "kl_bon": bonkl.kl_bon(n),
-    "kl_estimator_mean": bonkl.expected_kl_estimator(p, n),
-})
+table = pd.DataFrame(
+    {
+        "n": n.astype(np.int64),
+        "kl_exact": exact,
+        "kl_bon": bonkl.kl_bon(n),
+        "kl_estimator_mean": bonkl.expected_kl_estimator(p, n),
+    }
+)
 write_table(table, snakemake.output[0])
-print(f"{len(table)} values of n in [1, {settings['n_max']}]; exact KL at n_max: "
-      f"{table['kl_exact'].iloc[-1]:.6f} (log 2 = {np.log(2):.6f})", file=sys.stderr)
+print(
+    f"{len(table)} values of n in [1, {settings['n_max']}]; exact KL at n_max: "
+    f"{table['kl_exact'].iloc[-1]:.6f} (log 2 = {np.log(2):.6f})",
+    file=sys.stderr,
+)

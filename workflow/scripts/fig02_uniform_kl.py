@@ -21,14 +21,20 @@ n = integer_n_grid(settings["n_max"], settings["num_n"])
 parts = []
 for size in settings["alphabet_sizes"]:
     p = np.full(size, 1.0 / size)
-    parts.append(pd.DataFrame({
-        "alphabet_size": size,
-        "n": n.astype(np.int64),
-        "kl_exact": bonkl.kl_exact(p, n),
-        "kl_bon": bonkl.kl_bon(n),
-        "kl_alternate_mean": bonkl.expected_kl_alternate(p, n),
-        "kl_estimator_mean": bonkl.expected_kl_estimator(p, n),
-    }))
-    print(f"L = {size}: exact KL at n = {n[-1]:g} is {parts[-1]['kl_exact'].iloc[-1]:.4f} "
-          f"(log L = {np.log(size):.4f})", file=sys.stderr)
+    parts.append(
+        pd.DataFrame(
+            {
+                "alphabet_size": size,
+                "n": n.astype(np.int64),
+                "kl_exact": bonkl.kl_exact(p, n),
+                "kl_bon": bonkl.kl_bon(n),
+                "kl_alternate_mean": bonkl.expected_kl_alternate(p, n),
+                "kl_estimator_mean": bonkl.expected_kl_estimator(p, n),
+            }
+        )
+    )
+    print(
+        f"L = {size}: exact KL at n = {n[-1]:g} is {parts[-1]['kl_exact'].iloc[-1]:.4f} (log L = {np.log(size):.4f})",
+        file=sys.stderr,
+    )
 write_table(pd.concat(parts, ignore_index=True), snakemake.output[0])

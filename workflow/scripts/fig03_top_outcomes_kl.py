@@ -32,21 +32,29 @@ def model(alphabet_size, top_masses):
 parts = []
 for label, panel in settings["panels"].items():
     p = model(panel["alphabet_size"], panel["top_masses"])
-    bands = np.array([bonkl.tilted_mean(bonkl.kl_estimator(p, k), [-tilt, tilt], weights=bonkl.bon_pmf(p, k))
-                      for k in n])
-    parts.append(pd.DataFrame({
-        "panel": label,
-        "alphabet_size": panel["alphabet_size"],
-        "top_masses": ";".join(f"{m:.6g}" for m in panel["top_masses"]),
-        "n": n.astype(np.int64),
-        "kl_exact": bonkl.kl_exact(p, n),
-        "kl_bon": bonkl.kl_bon(n),
-        "kl_alternate_mean": bonkl.expected_kl_alternate(p, n),
-        "kl_estimator_mean": bonkl.expected_kl_estimator(p, n),
-        "tilt": tilt,
-        "kl_estimator_tilted_min": bands[:, 0],
-        "kl_estimator_tilted_max": bands[:, 1],
-    }))
-    print(f"panel {label}: L = {panel['alphabet_size']}, top masses {panel['top_masses']}; exact KL at "
-          f"n = {n[-1]:g}: {parts[-1]['kl_exact'].iloc[-1]:.4f}", file=sys.stderr)
+    bands = np.array(
+        [bonkl.tilted_mean(bonkl.kl_estimator(p, k), [-tilt, tilt], weights=bonkl.bon_pmf(p, k)) for k in n]
+    )
+    parts.append(
+        pd.DataFrame(
+            {
+                "panel": label,
+                "alphabet_size": panel["alphabet_size"],
+                "top_masses": ";".join(f"{m:.6g}" for m in panel["top_masses"]),
+                "n": n.astype(np.int64),
+                "kl_exact": bonkl.kl_exact(p, n),
+                "kl_bon": bonkl.kl_bon(n),
+                "kl_alternate_mean": bonkl.expected_kl_alternate(p, n),
+                "kl_estimator_mean": bonkl.expected_kl_estimator(p, n),
+                "tilt": tilt,
+                "kl_estimator_tilted_min": bands[:, 0],
+                "kl_estimator_tilted_max": bands[:, 1],
+            }
+        )
+    )
+    print(
+        f"panel {label}: L = {panel['alphabet_size']}, top masses {panel['top_masses']}; exact KL at "
+        f"n = {n[-1]:g}: {parts[-1]['kl_exact'].iloc[-1]:.4f}",
+        file=sys.stderr,
+    )
 write_table(pd.concat(parts, ignore_index=True), snakemake.output[0])

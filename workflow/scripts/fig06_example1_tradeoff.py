@@ -22,12 +22,17 @@ win = bonkl.example1_win_rate(n)
 # The closed form and Lemma 5.2 on the two-outcome model must agree.
 np.testing.assert_allclose(win, [bonkl.bon_win_rate(p, k) for k in n], rtol=1e-12)
 
-table = pd.DataFrame({
-    "n": n.astype(np.int64),
-    "kl_exact": bonkl.example1_kl(n),
-    "kl_bon": bonkl.kl_bon(n),
-    "win_rate": win,
-})
+table = pd.DataFrame(
+    {
+        "n": n.astype(np.int64),
+        "kl_exact": bonkl.example1_kl(n),
+        "kl_bon": bonkl.kl_bon(n),
+        "win_rate": win,
+    }
+)
 write_table(table, snakemake.output[0])
-print(f"n up to {n[-1]:g}: win rate {win[-1]:.6f} (limit 3/4) at exact KL {table['kl_exact'].iloc[-1]:.6f} "
-      f"(limit log 2), eq. 4 says {table['kl_bon'].iloc[-1]:.4f}", file=sys.stderr)
+print(
+    f"n up to {n[-1]:g}: win rate {win[-1]:.6f} (limit 3/4) at exact KL {table['kl_exact'].iloc[-1]:.6f} "
+    f"(limit log 2), eq. 4 says {table['kl_bon'].iloc[-1]:.4f}",
+    file=sys.stderr,
+)

@@ -24,7 +24,8 @@ grids = [
 parts = []
 for family, name, values, closed_form in grids:
     kl, win = closed_form(values)
-    parts.append(pd.DataFrame({"family": family, "parameter_name": name, "parameter": values,
-                               "kl": kl, "win_rate": win}))
+    parts.append(
+        pd.DataFrame({"family": family, "parameter_name": name, "parameter": values, "kl": kl, "win_rate": win})
+    )
     print(f"{family}: KL up to {kl.max():.4f}, win rate up to {win.max():.4f}", file=sys.stderr)
 write_table(pd.concat(parts, ignore_index=True), snakemake.output[0])

@@ -20,21 +20,28 @@ from bonkl.pipeline.atomic import write_table
 from bonkl.pipeline.beyond_paper import divergence_rows, many_outcomes_model, tradeoff_rows
 
 settings = snakemake.params.settings
-models = {"example2": np.asarray(settings["example2_masses"], dtype=np.float64),
-          "many_outcomes": many_outcomes_model(**settings["many_outcomes"])}
+models = {
+    "example2": np.asarray(settings["example2_masses"], dtype=np.float64),
+    "many_outcomes": many_outcomes_model(**settings["many_outcomes"]),
+}
 parts = []
 for name, p in models.items():
-    tradeoff = tradeoff_rows(p, n_max=settings["n_max"], num_points=settings["num_points"],
-                             soft_lambda=settings["soft_lambda"])
-    divergence = divergence_rows(p, n_max=settings["n_max"], num_points=settings["num_points"],
-                                 alphas=settings["renyi_alphas"])
+    tradeoff = tradeoff_rows(
+        p, n_max=settings["n_max"], num_points=settings["num_points"], soft_lambda=settings["soft_lambda"]
+    )
+    divergence = divergence_rows(
+        p, n_max=settings["n_max"], num_points=settings["num_points"], alphas=settings["renyi_alphas"]
+    )
     label = {"model": name, "alphabet_size": p.size}
     parts += [tradeoff.assign(part="tradeoff", **label), divergence.assign(part="divergence", **label)]
     worst = (divergence["bound"] - divergence["exact"]).min()
     bon = tradeoff[tradeoff["family"] == "best_of_n"]
-    print(f"{name}: L = {p.size}; best-of-n at n = {settings['n_max']:g}: KL {bon['kl'].iloc[-1]:.4f}, "
-          f"win rate {bon['win_rate'].iloc[-1]:.4f}; "
-          f"smallest bound - exact {worst:.3e} (>= 0: every bound holds)", file=sys.stderr)
+    print(
+        f"{name}: L = {p.size}; best-of-n at n = {settings['n_max']:g}: KL {bon['kl'].iloc[-1]:.4f}, "
+        f"win rate {bon['win_rate'].iloc[-1]:.4f}; "
+        f"smallest bound - exact {worst:.3e} (>= 0: every bound holds)",
+        file=sys.stderr,
+    )
     if worst < -1e-9:
         raise SystemExit(f"a Mroueh (2024) bound is violated on {name}: {worst}")
 write_table(pd.concat(parts, ignore_index=True), snakemake.output[0])

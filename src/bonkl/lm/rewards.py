@@ -37,8 +37,7 @@ def chrf(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
     from sacrebleu.metrics import CHRF
 
     metric = CHRF()
-    return np.array([metric.sentence_score(text, [reference]).score for text in samples["text"]],
-                    dtype=np.float64)
+    return np.array([metric.sentence_score(text, [reference]).score for text in samples["text"]], dtype=np.float64)
 
 
 REWARDS = {"loglik": loglik, "neg_length": neg_length, "chrf": chrf}
@@ -50,4 +49,3 @@ def get_reward(name: str):
         return REWARDS[name]
     except KeyError:
         raise ValueError(f"unknown reward {name!r}; valid rewards: {sorted(REWARDS)}") from None
-

@@ -38,8 +38,10 @@ def table_format(path) -> str:
     """The table format of ``path`` from its suffix, or a ``ValueError`` naming the allowed ones."""
     suffix = Path(path).suffix.lower()
     if suffix not in TABLE_FORMATS:
-        raise ValueError(f"{path}: cannot tell the table format from the suffix {suffix!r}; "
-                         f"name the file with one of {', '.join(TABLE_FORMATS)}")
+        raise ValueError(
+            f"{path}: cannot tell the table format from the suffix {suffix!r}; "
+            f"name the file with one of {', '.join(TABLE_FORMATS)}"
+        )
     return suffix
 
 
@@ -75,6 +77,7 @@ def refuse_overwrite(inputs, outputs) -> None:
 
     Compares resolved paths, and inode identity where both exist (hard links, symlinks, ``./x``).
     """
+
     def same(a: Path, b: Path) -> bool:
         if a.resolve() == b.resolve():
             return True
@@ -85,8 +88,10 @@ def refuse_overwrite(inputs, outputs) -> None:
     for i, out in enumerate(outputs):
         for source in inputs:
             if same(out, source):
-                raise ValueError(f"{out}: the output is the input file {source}; write to another path "
-                                 "(bonkl never overwrites its input)")
+                raise ValueError(
+                    f"{out}: the output is the input file {source}; write to another path "
+                    "(bonkl never overwrites its input)"
+                )
         for other in outputs[:i]:
             if same(out, other):
                 raise ValueError(f"{out}: given as two different outputs; use two paths")

@@ -40,8 +40,11 @@ def tradeoff_rows(p, *, n_max: float, num_points: int, soft_lambda: float) -> pd
     rows = []
     for family, name, values, rho in families:
         kl = kl_exact(p, values) if family == "best_of_n" else kl_divergence(rho, p)
-        rows.append(pd.DataFrame({"family": family, "parameter_name": name, "parameter": values,
-                                  "kl": kl, "win_rate": win_rate(rho, p)}))
+        rows.append(
+            pd.DataFrame(
+                {"family": family, "parameter_name": name, "parameter": values, "kl": kl, "win_rate": win_rate(rho, p)}
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -51,10 +54,16 @@ def divergence_rows(p, *, n_max: float, num_points: int, alphas) -> pd.DataFrame
     positive, log_ratio = divergences.bon_log_ratio(p, n)
     rows = []
     for alpha in [*alphas, np.inf]:
-        rows.append(("renyi_" + ("inf" if alpha == np.inf else f"{alpha:g}"),
-                     divergences.renyi_from_log_ratio(positive, log_ratio, float(alpha)),
-                     divergences.renyi_bound(n, alpha)))
+        rows.append(
+            (
+                "renyi_" + ("inf" if alpha == np.inf else f"{alpha:g}"),
+                divergences.renyi_from_log_ratio(positive, log_ratio, float(alpha)),
+                divergences.renyi_bound(n, alpha),
+            )
+        )
     rows.append(("chi2", divergences.chi2_from_log_ratio(positive, log_ratio), divergences.chi2_bound(n)))
     rows.append(("tv", divergences.tv_from_log_ratio(positive, log_ratio), divergences.tv_bound(n)))
-    return pd.concat([pd.DataFrame({"divergence": name, "n": n, "exact": exact, "bound": bound})
-                      for name, exact, bound in rows], ignore_index=True)
+    return pd.concat(
+        [pd.DataFrame({"divergence": name, "n": n, "exact": exact, "bound": bound}) for name, exact, bound in rows],
+        ignore_index=True,
+    )

@@ -21,23 +21,35 @@ def score_samples(samples: pd.DataFrame, reward: str, reference: str | None) -> 
     return pd.DataFrame({"sample_index": samples["sample_index"].to_numpy(), "reward": values})
 
 
-def estimate_prompt(samples: pd.DataFrame, rewards: pd.DataFrame, ns, *, ties: str = "random",
-                    method: str = "unbiased", bootstrap: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def estimate_prompt(
+    samples: pd.DataFrame,
+    rewards: pd.DataFrame,
+    ns,
+    *,
+    ties: str = "random",
+    method: str = "unbiased",
+    bootstrap: dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pool's estimates of the model's best-of-n (``bonkl.pool``), with bootstrap intervals when
     ``bootstrap`` (``replicates``, ``level``, ``seed``) is given, and the law of eq. 25 per ``n``."""
     merged = samples.merge(rewards, on="sample_index", validate="one_to_one")
     pool = make_pool(merged["logprob"], merged["reward"], sample_keys(merged))
     table = pool_estimates(pool, ns, ties=ties, method=method).assign(
-        method=method, ties=ties, num_samples=len(merged), num_outcomes=pool.key.size,
-        finished_fraction=float(merged["finished"].mean()))
+        method=method,
+        ties=ties,
+        num_samples=len(merged),
+        num_outcomes=pool.key.size,
+        finished_fraction=float(merged["finished"].mean()),
+    )
     if bootstrap:
         intervals = bootstrap_intervals(pool, ns, ties=ties, method=method, **bootstrap)
         table = table.merge(intervals, on="n", validate="one_to_one")
     return table, estimator_distribution(pool, ns, ties=ties, method=method)
 
 
-def aggregate(estimates: list[pd.DataFrame], distributions: list[pd.DataFrame], labels: list[dict],
-              tilts) -> pd.DataFrame:
+def aggregate(
+    estimates: list[pd.DataFrame], distributions: list[pd.DataFrame], labels: list[dict], tilts
+) -> pd.DataFrame:
     """One tidy table: a row per (prompt set, prompt, reward, n, tilt) with every estimator."""
     tables = []
     for table, distribution, label in zip(estimates, distributions, labels):

@@ -21,11 +21,13 @@ from .sample_step import SAMPLE_COLUMNS, check_shard, read_manifest
 def one_line_errors() -> None:
     """In a rule's script: a bad input (ValueError, FileNotFoundError) goes to the log as its one-line
     message, not a traceback; anything else (a bug) keeps its traceback."""
+
     def hook(kind, error, traceback):
         if issubclass(kind, (ValueError, FileNotFoundError)):
             print(f"{kind.__name__}: {error}", file=sys.stderr)
         else:
             sys.__excepthook__(kind, error, traceback)
+
     sys.excepthook = hook
 
 

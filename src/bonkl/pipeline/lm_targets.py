@@ -26,15 +26,19 @@ class LMPlan:
 
     def labels(self) -> list[dict]:
         """One label per (prompt set, prompt, reward) the estimators run on."""
-        return [{"prompt_set": name, "prompt_id": prompt["id"], "reward": reward}
-                for name, prompt_set in self.sets.items()
-                for prompt in prompt_set["prompts"]
-                for reward in self.lm["rewards"][name]]
+        return [
+            {"prompt_set": name, "prompt_id": prompt["id"], "reward": reward}
+            for name, prompt_set in self.sets.items()
+            for prompt in prompt_set["prompts"]
+            for reward in self.lm["rewards"][name]
+        ]
 
     def estimate_files(self, kind: str) -> list[str]:
         """``kind`` is ``estimates`` or ``distribution``."""
-        return [f"{self.root}/estimates/{l['prompt_set']}/{l['prompt_id']}/{l['reward']}.{kind}.parquet"
-                for l in self.labels()]
+        return [
+            f"{self.root}/estimates/{label['prompt_set']}/{label['prompt_id']}/{label['reward']}.{kind}.parquet"
+            for label in self.labels()
+        ]
 
     def figure_files(self) -> list[str]:
         """PNG, PDF and CSV of each language-model figure."""
@@ -57,35 +61,49 @@ class LMPlan:
         pool = lm["sampling"]["num_samples"]
         bad = [n for n in lm["n"] if n != int(n) or n > pool]
         if bad:
-            raise ValueError(f"config lm.n has {bad}: the unbiased estimate (lm.estimate.method) needs whole "
-                             f"numbers up to lm.sampling.num_samples ({pool}); lower them, draw more samples, "
-                             "or set lm.estimate.method to 'plugin' (past the pool size it describes the pool)")
+            raise ValueError(
+                f"config lm.n has {bad}: the unbiased estimate (lm.estimate.method) needs whole "
+                f"numbers up to lm.sampling.num_samples ({pool}); lower them, draw more samples, "
+                "or set lm.estimate.method to 'plugin' (past the pool size it describes the pool)"
+            )
 
     def check(self) -> None:
         """What the schema cannot see: rewards per set, chrF references, figures, the model path."""
         lm, sets = self.lm, self.sets
         for name in sets:
             if name not in lm["rewards"]:
-                raise ValueError(f"config lm.rewards has no entry for prompt set {name!r}; add e.g. "
-                                 f"lm.rewards.{name}: [loglik, neg_length]")
+                raise ValueError(
+                    f"config lm.rewards has no entry for prompt set {name!r}; add e.g. "
+                    f"lm.rewards.{name}: [loglik, neg_length]"
+                )
         for name, rewards in lm["rewards"].items():
             if name not in sets:
                 raise ValueError(f"config lm.rewards.{name}: no such prompt set; known: {sorted(sets)}")
             lacking = [p["id"] for p in sets[name]["prompts"] if "reference" not in p]
             if "chrf" in rewards and lacking:
-                raise ValueError(f"config lm.rewards.{name} asks for chrf, but prompts {lacking} in "
-                                 f"{lm['prompt_sets'][name]} have no 'reference' translation")
+                raise ValueError(
+                    f"config lm.rewards.{name} asks for chrf, but prompts {lacking} in "
+                    f"{lm['prompt_sets'][name]} have no 'reference' translation"
+                )
         for stem, spec in lm["figures"].items():
             if spec["prompt_set"] not in sets:
-                raise ValueError(f"config lm.figures.{stem}.prompt_set {spec['prompt_set']!r} is not a key "
-                                 f"of lm.prompt_sets {sorted(sets)}")
+                raise ValueError(
+                    f"config lm.figures.{stem}.prompt_set {spec['prompt_set']!r} is not a key "
+                    f"of lm.prompt_sets {sorted(sets)}"
+                )
             if spec["reward"] not in lm["rewards"][spec["prompt_set"]]:
-                raise ValueError(f"config lm.figures.{stem}.reward {spec['reward']!r} is not computed for "
-                                 f"{spec['prompt_set']!r}; add it to lm.rewards.{spec['prompt_set']}")
+                raise ValueError(
+                    f"config lm.figures.{stem}.reward {spec['reward']!r} is not computed for "
+                    f"{spec['prompt_set']!r}; add it to lm.rewards.{spec['prompt_set']}"
+                )
         if lm["band_tilt"] not in lm["tilts"]:
             raise ValueError(f"config lm.band_tilt {lm['band_tilt']} must be one of lm.tilts {lm['tilts']}")
         self._check_n()
-        model = lm["model"]
+        self._check_model()
+
+    def _check_model(self) -> None:
+        """The model path, with the same check as the job's, without torch."""
+        model = self.lm["model"]
         if model["provide"] == "embedded" and not model["gguf_file"]:
             raise ValueError("config lm.model.provide is 'embedded' but lm.model.gguf_file is null")
         if model["provide"] == "none":  # the same check as the job's, without torch

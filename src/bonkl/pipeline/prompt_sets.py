@@ -33,8 +33,10 @@ PROMPT_SET_SCHEMA = {
         },
     },
 }
-SHAPE = ("a prompt file is a mapping {prompt_set: name (optional), prompts: [{id, text, reference?}, ...]} "
-         "with ids of letters, digits, '-' or '_' and non-empty texts")
+SHAPE = (
+    "a prompt file is a mapping {prompt_set: name (optional), prompts: [{id, text, reference?}, ...]} "
+    "with ids of letters, digits, '-' or '_' and non-empty texts"
+)
 
 
 def load_prompt_set(path) -> dict:
@@ -60,8 +62,9 @@ def load_prompt_set(path) -> dict:
     seen = set()
     for index, prompt in enumerate(data["prompts"]):
         if prompt["id"] in seen:
-            raise ValueError(f"prompt file {path}, prompts[{index}].id: duplicate id {prompt['id']!r}; "
-                             "give every prompt its own id")
+            raise ValueError(
+                f"prompt file {path}, prompts[{index}].id: duplicate id {prompt['id']!r}; give every prompt its own id"
+            )
         seen.add(prompt["id"])
     return {"prompt_set": data.get("prompt_set", path.stem), "prompts": data["prompts"]}
 

@@ -66,13 +66,29 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sampling_manifest(model_spec: dict, prompt: dict, prompt_key: str, *, num_samples: int,
-                      max_new_tokens: int, seed: int, shard_size: int) -> dict:
+def sampling_manifest(
+    model_spec: dict,
+    prompt: dict,
+    prompt_key: str,
+    *,
+    num_samples: int,
+    max_new_tokens: int,
+    seed: int,
+    shard_size: int,
+) -> dict:
     """Everything a pool depends on (see the module docstring)."""
-    return {"model": model_spec, "model_files": model_fingerprint(model_spec), "prompt": prompt["text"],
-            "prompt_id": prompt["id"], "prompt_key": prompt_key, "num_samples": int(num_samples),
-            "max_new_tokens": int(max_new_tokens), "seed": int(seed), "shard_size": int(shard_size),
-            "sampler_code": code_fingerprint()}
+    return {
+        "model": model_spec,
+        "model_files": model_fingerprint(model_spec),
+        "prompt": prompt["text"],
+        "prompt_id": prompt["id"],
+        "prompt_key": prompt_key,
+        "num_samples": int(num_samples),
+        "max_new_tokens": int(max_new_tokens),
+        "seed": int(seed),
+        "shard_size": int(shard_size),
+        "sampler_code": code_fingerprint(),
+    }
 
 
 def _note(message: str) -> None:
@@ -149,16 +165,33 @@ def _shard_manifest_matches(shard_dir: Path, manifest: dict) -> bool:
         return False
 
 
-def run_sampling(model_spec: dict, prompt: dict, prompt_key: str, out_path, *, num_samples: int,
-                 max_new_tokens: int, seed: int, batch_size: int, shard_size: int,
-                 progress: bool = True) -> pd.DataFrame:
+def run_sampling(
+    model_spec: dict,
+    prompt: dict,
+    prompt_key: str,
+    out_path,
+    *,
+    num_samples: int,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int,
+    shard_size: int,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Draw ``num_samples`` responses to ``prompt`` and write them to ``out_path`` (Parquet)."""
     from filelock import FileLock
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    manifest = sampling_manifest(model_spec, prompt, prompt_key, num_samples=num_samples,
-                                 max_new_tokens=max_new_tokens, seed=seed, shard_size=shard_size)
+    manifest = sampling_manifest(
+        model_spec,
+        prompt,
+        prompt_key,
+        num_samples=num_samples,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        shard_size=shard_size,
+    )
     with FileLock(str(out_path.with_name(f".{out_path.name}.lock"))):  # concurrent runs take turns
         if out_path.is_file() and read_manifest(out_path) == manifest:
             from .intermediates import read_samples_file
@@ -167,8 +200,9 @@ def run_sampling(model_spec: dict, prompt: dict, prompt_key: str, out_path, *, n
         return _draw(manifest, prompt, prompt_key, out_path, batch_size, progress)
 
 
-def _draw(manifest: dict, prompt: dict, prompt_key: str, out_path: Path, batch_size: int,
-          progress: bool) -> pd.DataFrame:
+def _draw(
+    manifest: dict, prompt: dict, prompt_key: str, out_path: Path, batch_size: int, progress: bool
+) -> pd.DataFrame:
     from ..lm.load import load_model
     from ..lm.prompts import chat_prompt_ids
     from ..lm.sampling import sample_responses
@@ -192,9 +226,16 @@ def _draw(manifest: dict, prompt: dict, prompt_key: str, out_path: Path, batch_s
         prompt_ids = chat_prompt_ids(tokenizer, prompt["text"])
         for start in missing:
             path, _, count = shard(start)
-            frame = sample_responses(model, tokenizer, prompt_ids, count, manifest["max_new_tokens"],
-                                     shard_seed(manifest["seed"], prompt_key, start // shard_size), batch_size,
-                                     progress=progress)
+            frame = sample_responses(
+                model,
+                tokenizer,
+                prompt_ids,
+                count,
+                manifest["max_new_tokens"],
+                shard_seed(manifest["seed"], prompt_key, start // shard_size),
+                batch_size,
+                progress=progress,
+            )
             frame["sample_index"] = frame["sample_index"] + start
             with atomic_path(path) as partial:
                 frame[SHARD_COLUMNS].to_parquet(partial, index=False)

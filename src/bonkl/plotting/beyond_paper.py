@@ -16,8 +16,11 @@ TITLE = "Beyond the paper (Fig. 13): selection rules and the Mroueh (2024) bound
 MODELS = {"example2": "Example 2", "many_outcomes": "many outcomes"}
 RULES = {
     "best_of_n": FAMILIES["best_of_n"],
-    "best_of_poisson": ("Best-of-Poisson ($\\mu = n - 1$)", "best_of_poisson",
-                        dict(linestyle=(0, (4, 1.5)), linewidth=1.2, zorder=5)),
+    "best_of_poisson": (
+        "Best-of-Poisson ($\\mu = n - 1$)",
+        "best_of_poisson",
+        dict(linestyle=(0, (4, 1.5)), linewidth=1.2, zorder=5),
+    ),
     "soft_best_of_n": ("soft best-of-$n$", "soft_best_of_n", dict(linestyle=(0, (3, 1, 1, 1)), zorder=4)),
     "rewind_repeat": FAMILIES["rewind_repeat"],
     "optimal": FAMILIES["optimal"],
@@ -37,8 +40,9 @@ def plot_selection_rules(table: pd.DataFrame, options: dict):
 
     use_style()
     models = [m for m in MODELS if m in set(table["model"])]
-    fig, axes = plt.subplots(2, len(models), figsize=(options["width"], options["height"]),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(models), figsize=(options["width"], options["height"]), layout="constrained", squeeze=False
+    )
     colors = options["colors"]
     tradeoff = table[table["part"] == "tradeoff"]
     divergence = table[table["part"] == "divergence"]
@@ -69,8 +73,13 @@ def plot_selection_rules(table: pd.DataFrame, options: dict):
     if loc != "none":
         for row in (0, 1):
             handles, labels = axes[row, 0].get_legend_handles_labels()
-            axes[row, -1].legend(handles, labels, loc="lower right" if row == 0 else "upper left",
-                                 fontsize="x-small", ncol=1 if row == 0 else 2)
+            axes[row, -1].legend(
+                handles,
+                labels,
+                loc="lower right" if row == 0 else "upper left",
+                fontsize="x-small",
+                ncol=1 if row == 0 else 2,
+            )
     for ax in axes[1]:
         ax.set_ylim(bottom=1e-3)
     if options.get("title", True):

@@ -22,10 +22,16 @@ WIN_LABEL = "win rate against $\\pi$"
 KL_CURVES = {
     "kl_exact": ("exact KL", "exact", dict(linestyle="-", linewidth=2.4, alpha=0.45, zorder=2)),
     "kl_bon": (r"$\log n - \frac{n-1}{n}$ (eq. 4)", "kl_bon", dict(linestyle="--", zorder=3)),
-    "kl_alternate_mean": (r"$\mathbb{E}$[alternate, eq. 23]", "alternate",
-                          dict(linestyle=(0, (1, 1.3)), linewidth=1.5, zorder=3)),
-    "kl_estimator_mean": (r"$\mathbb{E}[\widehat{\mathrm{KL}}]$ (eq. 25)", "estimator",
-                          dict(linestyle=(0, (5, 1.5, 1, 1.5)), linewidth=1.1, zorder=4)),
+    "kl_alternate_mean": (
+        r"$\mathbb{E}$[alternate, eq. 23]",
+        "alternate",
+        dict(linestyle=(0, (1, 1.3)), linewidth=1.5, zorder=3),
+    ),
+    "kl_estimator_mean": (
+        r"$\mathbb{E}[\widehat{\mathrm{KL}}]$ (eq. 25)",
+        "estimator",
+        dict(linestyle=(0, (5, 1.5, 1, 1.5)), linewidth=1.1, zorder=4),
+    ),
 }
 BAND = ("kl_estimator_tilted_min", "kl_estimator_tilted_max")
 
@@ -41,8 +47,9 @@ def _figure(options, ncols=1, **kwargs):
     import matplotlib.pyplot as plt
 
     use_style()
-    fig, axes = plt.subplots(1, ncols, figsize=(options["width"], options["height"]), layout="constrained",
-                             squeeze=False, **kwargs)
+    fig, axes = plt.subplots(
+        1, ncols, figsize=(options["width"], options["height"]), layout="constrained", squeeze=False, **kwargs
+    )
     return fig, list(axes.flat)
 
 
@@ -86,8 +93,13 @@ def _kl_curves(ax, part, options, columns, labels=None):
 def plot_example1_kl(table: pd.DataFrame, options: dict):
     """Figure 1: Example 1 (two equiprobable outcomes): the exact KL (eq. 5), eq. 4 and eq. 25 against n."""
     fig, (ax,) = _figure(options)
-    _kl_curves(ax, table.sort_values("n"), options, ["kl_exact", "kl_bon", "kl_estimator_mean"],
-               labels={"kl_exact": "exact KL (eq. 5)"})
+    _kl_curves(
+        ax,
+        table.sort_values("n"),
+        options,
+        ["kl_exact", "kl_bon", "kl_estimator_mean"],
+        labels={"kl_exact": "exact KL (eq. 5)"},
+    )
     _kl_axes(ax, options)
     return _finish(fig, [ax], options, 1)
 
@@ -115,8 +127,16 @@ def plot_top_outcomes_kl(table: pd.DataFrame, options: dict):
     for i, (ax, panel) in enumerate(zip(axes, panels, strict=True)):
         part = table[table["panel"] == panel].sort_values("n")
         tilt = part["tilt"].iloc[0]
-        ax.fill_between(part["n"], part[BAND[0]], part[BAND[1]], color=colors["estimator"], alpha=0.18,
-                        linewidth=0, zorder=1, label=f"eq. 25 tilted min/max ($t = \\pm{tilt:g}$)")
+        ax.fill_between(
+            part["n"],
+            part[BAND[0]],
+            part[BAND[1]],
+            color=colors["estimator"],
+            alpha=0.18,
+            linewidth=0,
+            zorder=1,
+            label=f"eq. 25 tilted min/max ($t = \\pm{tilt:g}$)",
+        )
         _kl_curves(ax, part, options, columns)
         _kl_axes(ax, options, ylabel=i == 0)
         masses = ", ".join(_latex_number(float(m)) for m in str(part["top_masses"].iloc[0]).split(";"))
@@ -134,17 +154,25 @@ def plot_example1_tradeoff(table: pd.DataFrame, options: dict):
     colors = options["colors"]
     part = table.sort_values("n")
     ax.plot(part["kl_exact"], part["win_rate"], color=colors["exact"], label="win rate vs exact KL (eq. 5)")
-    ax.plot(part["kl_bon"], part["win_rate"], color=colors["kl_bon"], linestyle="--",
-            label=r"win rate vs $\log n - \frac{n-1}{n}$ (eq. 4)")
+    ax.plot(
+        part["kl_bon"],
+        part["win_rate"],
+        color=colors["kl_bon"],
+        linestyle="--",
+        label=r"win rate vs $\log n - \frac{n-1}{n}$ (eq. 4)",
+    )
     integers = part[part["n"].isin([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])]
     for column, key in (("kl_exact", "exact"), ("kl_bon", "kl_bon")):
-        ax.plot(integers[column], integers["win_rate"], linestyle="none", marker="o", markersize=2.2,
-                color=colors[key])
+        ax.plot(integers[column], integers["win_rate"], linestyle="none", marker="o", markersize=2.2, color=colors[key])
     # The limit n -> infinity: the best outcome always wins, KL log 2, win rate 3/4.
     limit = part.iloc[-1]
-    ax.annotate(r"$n \to \infty$: KL $\to \log 2$, win rate $\to 3/4$", xy=(limit["kl_exact"], limit["win_rate"]),
-                xytext=(limit["kl_exact"] + 0.35, 0.66), fontsize="small",
-                arrowprops=dict(arrowstyle="->", linewidth=0.6, color="0.3"))
+    ax.annotate(
+        r"$n \to \infty$: KL $\to \log 2$, win rate $\to 3/4$",
+        xy=(limit["kl_exact"], limit["win_rate"]),
+        xytext=(limit["kl_exact"] + 0.35, 0.66),
+        fontsize="small",
+        arrowprops=dict(arrowstyle="->", linewidth=0.6, color="0.3"),
+    )
     ax.plot([], [], linestyle="none", marker="o", markersize=2.2, color="0.3", label=r"$n = 1, 2, 4, 8, \ldots$")
     ax.set_xlabel(KL_LABEL)
     ax.set_ylabel(WIN_LABEL)
@@ -240,44 +268,68 @@ class Figure:
 #: The closed-form figures by output stem (``results/figures/<stem>.{png,pdf,csv}``), in paper order.
 FIGURES = {
     "fig01_example1_kl": Figure(
-        1, plot_example1_kl, "example1_kl",
+        1,
+        plot_example1_kl,
+        "example1_kl",
         "Example 1 (two equiprobable outcomes), the exact KL of best-of-n (eq. 5) stays below log 2 while "
-        "log n - (n-1)/n (eq. 4) grows without bound; the expected estimator of eq. 25 tracks the exact KL."),
+        "log n - (n-1)/n (eq. 4) grows without bound; the expected estimator of eq. 25 tracks the exact KL.",
+    ),
     "fig02_uniform_kl": Figure(
-        2, plot_uniform_kl, "uniform",
+        2,
+        plot_uniform_kl,
+        "uniform",
         "uniform models of several alphabet sizes L; the exact KL saturates at log L once n exceeds L (dotted "
-        "line), eq. 4 keeps growing, eq. 23 is loose by about (n-1)/n for n < L, and eq. 25 follows the exact KL."),
+        "line), eq. 4 keeps growing, eq. 23 is loose by about (n-1)/n for n < L, and eq. 25 follows the exact KL.",
+    ),
     "fig03_top_outcomes_kl": Figure(
-        3, plot_top_outcomes_kl, "top_outcomes",
+        3,
+        plot_top_outcomes_kl,
+        "top_outcomes",
         "rare high-reward outcomes over a small uniform alphabet; the KL saturates until the next rarer outcome "
         "is found near n = 1/mass, eq. 23 and eq. 25 follow it, eq. 4 does not; the band is the tilted min/max "
-        "of eq. 25 (Appendix C.2)."),
+        "of eq. 25 (Appendix C.2).",
+    ),
     "fig06_example1_tradeoff": Figure(
-        6, plot_example1_tradeoff, "example1_tradeoff",
+        6,
+        plot_example1_tradeoff,
+        "example1_tradeoff",
         "Example 1, the actual win rate of best-of-n against its exact KL (eq. 5) and against eq. 4; with the "
-        "exact KL the tradeoff is more favourable, reaching win rate 3/4 at KL log 2."),
+        "exact KL the tradeoff is more favourable, reaching win rate 3/4 at KL log 2.",
+    ),
     "fig07_example2_simplex": Figure(
-        7, plot_example2_simplex, "example2",
+        7,
+        plot_example2_simplex,
+        "example2",
         "Example 2 on the probability simplex; best-of-n over real n, rewind-and-repeat over a continuous "
         "threshold and the win-rate-optimal policy pi_beta over beta take different paths from the reference "
-        "to the best outcome."),
+        "to the best outcome.",
+    ),
     "fig08_example2_tradeoff": Figure(
-        8, plot_example2_tradeoff, "example2",
+        8,
+        plot_example2_tradeoff,
+        "example2",
         "Example 2, win rate against KL of best-of-n, rewind-and-repeat and the optimal policy pi_beta; "
-        "best-of-n is strikingly close to optimal."),
+        "best-of-n is strikingly close to optimal.",
+    ),
     "fig09_example3_tradeoff": Figure(
-        9, plot_example3_tradeoff, "example3",
+        9,
+        plot_example3_tradeoff,
+        "example3",
         "Example 3 (outcomes of vanishing mass), win rate against KL from the closed forms; best-of-n is "
-        "almost optimal and better than rewind-and-repeat."),
+        "almost optimal and better than rewind-and-repeat.",
+    ),
     "fig13_beyond_paper": Figure(
-        13, plot_beyond_paper, "beyond_paper",
+        13,
+        plot_beyond_paper,
+        "beyond_paper",
         "top, win rate against KL of five inference-time selection rules, every policy exact - best-of-n "
         "(Lemma 2.3), Best-of-Poisson (n - 1 ~ Poisson(mu)), soft best-of-n (a draw kept with probability "
         "proportional to exp(C/lambda)), rewind-and-repeat and the optimal pi_beta - on Example 2's model and "
         "on a Zipf model with many outcomes; bottom, the Renyi, chi-square and total-variation divergences of "
         "best-of-n (solid) against the Mroueh (2024) bounds integral_0^1 f(n u^(n-1)) du (dashed), which a "
         "continuous reward attains.",
-        in_paper=False),
+        in_paper=False,
+    ),
 }
 
 

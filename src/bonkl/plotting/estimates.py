@@ -37,8 +37,13 @@ def _annotate_pool(ax, prompt, part: pd.DataFrame) -> None:
     the pool, not the model); warn in red when the pool is mostly unfinished (the token cap limits
     what the panel can show)."""
     if "beyond_pool" in part and part["beyond_pool"].any():
-        ax.axvspan(part["num_samples"].iloc[0], part["n"].max(), color="0.85", zorder=0,
-                   label="$n$ > pool size: describes the pool, not the model")
+        ax.axvspan(
+            part["num_samples"].iloc[0],
+            part["n"].max(),
+            color="0.85",
+            zorder=0,
+            label="$n$ > pool size: describes the pool, not the model",
+        )
     title, color = str(prompt), "black"
     if "num_samples" in part:
         title += f" ({int(part['num_samples'].iloc[0])} samples)"
@@ -49,8 +54,15 @@ def _annotate_pool(ax, prompt, part: pd.DataFrame) -> None:
     ax.set_title(title, color=color)
 
 
-def plot_estimates(table: pd.DataFrame, *, title: str, panel_width: float = 2.4,
-                   panel_height: float = 2.1, columns: int = 4, bootstrap: bool = True):
+def plot_estimates(
+    table: pd.DataFrame,
+    *,
+    title: str,
+    panel_width: float = 2.4,
+    panel_height: float = 2.1,
+    columns: int = 4,
+    bootstrap: bool = True,
+):
     """One panel per prompt: eq. 4, eq. 23, the Corollary 4.2 bound and the eq. 25 mean with its
     tilted band; bootstrap intervals as vertical bars at each n (``bootstrap``)."""
     import matplotlib.pyplot as plt
@@ -61,13 +73,21 @@ def plot_estimates(table: pd.DataFrame, *, title: str, panel_width: float = 2.4,
     prompts = sorted(table["prompt_id"].unique())
     columns = min(columns, len(prompts))
     rows = math.ceil(len(prompts) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, panel_height * rows + 0.6),
-                             sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(panel_width * columns, panel_height * rows + 0.6), sharex=True, squeeze=False
+    )
     for ax, prompt in zip(axes.flat, prompts):
         part = table[table["prompt_id"] == prompt].sort_values("n")
         _annotate_pool(ax, prompt, part)
-        ax.fill_between(part["n"], part[BAND[0]], part[BAND[1]], color="tab:blue", alpha=0.2, linewidth=0,
-                        label="eq. 25 tilted min/max")
+        ax.fill_between(
+            part["n"],
+            part[BAND[0]],
+            part[BAND[1]],
+            color="tab:blue",
+            alpha=0.2,
+            linewidth=0,
+            label="eq. 25 tilted min/max",
+        )
         for column, label, style in CURVES:
             ax.plot(part["n"], part[column], label=label, **style)
             low, high = _interval(column)
@@ -78,16 +98,23 @@ def plot_estimates(table: pd.DataFrame, *, title: str, panel_width: float = 2.4,
         ax.set_ylim(bottom=0)
     for ax in axes[:, 0]:
         ax.set_ylabel("KL divergence (nats)")
-    for ax in list(axes.flat)[len(prompts):]:
+    for ax in list(axes.flat)[len(prompts) :]:
         ax.set_visible(False)
-    handles, labels = {}, []
+    handles = {}
     for ax in axes.flat[: len(prompts)]:  # the shading may appear in some panels only
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
     with_intervals = bootstrap and _interval("kl_estimator_mean")[0] in table
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=3, frameon=False,
-               bbox_to_anchor=(0.5, 0.0), title_fontsize="x-small",
-               title="vertical bars: bootstrap intervals over the pool" if with_intervals else None)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=3,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+        title_fontsize="x-small",
+        title="vertical bars: bootstrap intervals over the pool" if with_intervals else None,
+    )
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.16 if rows == 1 else 0.09, 1, 1))
     return fig
