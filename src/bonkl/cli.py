@@ -273,6 +273,12 @@ def main(argv=None) -> int:
         parser.error(f"--level must lie in (0, 1), got {args.level}")
     if args.command == "estimate" and args.bootstrap == 1:
         parser.error("--bootstrap needs at least 2 resamples (or 0 for none)")
+    if args.command == "estimate" and args.method == "unbiased" and np.any(args.n != np.round(args.n)):
+        shown = ", ".join(f"{n:g}" for n in args.n[args.n != np.round(args.n)])
+        parser.error(
+            f"--n has {shown}: the unbiased estimate averages over n-subsets of the pool, so n must be "
+            "whole; use whole numbers, or --method plugin for real n"
+        )
     try:
         return args.func(args)
     except (ValueError, OSError) as error:  # bad input or an unwritable path: one line, no traceback

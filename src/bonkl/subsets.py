@@ -34,7 +34,8 @@ def _draw_counts(counts) -> np.ndarray:
 def _subset_sizes(n, pool_size: int, largest: int, what: str) -> np.ndarray:
     n = np.atleast_1d(np.asarray(n, dtype=np.float64))
     if not np.all(np.isfinite(n)) or np.any(n != np.round(n)) or np.any(n < 1):
-        raise ValueError(f"n must be whole numbers >= 1 for the unbiased estimate, got {n}")
+        shown = ", ".join(f"{value:g}" for value in n)
+        raise ValueError(f"n must be whole numbers >= 1 for the unbiased estimate, got {shown}")
     if np.any(n > largest):
         raise ValueError(
             f"n = {int(n.max())} is larger than the pool allows for {what} "
