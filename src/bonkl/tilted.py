@@ -52,5 +52,6 @@ def tilted_mean(x: ArrayLike, t: ArrayLike, weights: ArrayLike | None = None) ->
                 log_moment = np.log1p(np.sum(w * np.expm1(scaled)))
             else:
                 log_moment = logsumexp(scaled, b=w)
-            out[index] = mean + log_moment / tilt
+            # between the smallest and largest value, whatever the rounding of the log-sum-exp
+            out[index] = np.clip(mean + log_moment / tilt, x.min(), x.max())
     return out[()]
