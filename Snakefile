@@ -13,15 +13,15 @@ min_version("9.1.4")
 configfile: "config/config.yaml"
 
 
-# Helpers only (targets, code dependencies, config checks).
+# Helpers only (targets, code dependencies, config checks), from bonkl.pipeline.
 include: "workflow/rules/common.smk"
 
 
 # Every key checked, and defaults filled, before any job runs; an error names the key.
-# (--config values typed by the schema, null entries dropped first: see common.smk.)
-prepare_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+# (--config values typed by the schema, null entries dropped first: bonkl.pipeline.workflow_config.)
+prepare_config(config, Path(workflow.basedir) / CONFIG_SCHEMA)
 try:
-    validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+    validate(config, CONFIG_SCHEMA, set_default=True)
 except WorkflowError as error:
     raise config_error(error) from None
 

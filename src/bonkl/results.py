@@ -6,13 +6,9 @@ points it elsewhere (CI runs the notebooks against a temporary build of the tiny
 reader raises :class:`FileNotFoundError` naming the missing file and the ``snakemake`` command
 that writes it.
 
-Files read (paths below ``results/``)::
-
-    tables/claims.csv                                           rule claims_table  (target: claims)
-    figures/<stem>.csv                                          rules closed_form_data / lm_figure_data
-    lm/<model>/tables/estimates.csv                             rule aggregate     (target: lm)
-    lm/<model>/samples/<prompt_set>/<prompt_id>.parquet         rule sample
-    lm/<model>/rewards/<prompt_set>/<prompt_id>/<reward>.parquet  rule score
+Files read, where :mod:`bonkl.pipeline.paths` (the layout the rules write) puts them: the claims
+table (rule claims_table, target claims), a figure's numbers (closed_form_data, lm_figure_data), a
+model's tidy table (aggregate, target lm), its samples (sample) and rewards (score).
 
 ``<model>`` is the config's ``lm.model.name``: ``smollm2-135m-instruct`` by default,
 ``tiny-random`` with ``--configfile config/tiny.yaml``.
@@ -24,6 +20,8 @@ import os
 from pathlib import Path
 
 import pandas as pd
+
+from .pipeline import paths
 
 ENV_RESULTS = "BONKL_RESULTS"
 ENV_MODEL = "BONKL_MODEL"
@@ -39,8 +37,8 @@ def _command(target: str, model: str | None = None) -> str:
     return f"`snakemake --cores 2 {target}{extra}`"
 
 
-def _missing(path: Path, why: str) -> FileNotFoundError:
-    return FileNotFoundError(f"{path} is missing: {why}")
+def _missing(relative: str, why: str) -> FileNotFoundError:
+    return FileNotFoundError(f"{relative} is missing: {why}")
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -74,17 +72,15 @@ def results_dir(root=None) -> Path:
     )
 
 
-def _display(path: Path, results: Path) -> str:
-    """``results/...`` for messages (the command to run is relative to the repository root)."""
-    try:
-        return str(Path("results") / path.relative_to(results))
-    except ValueError:
-        return str(path)
+def _local(relative: str, root=None) -> Path:
+    """Where ``relative`` (a path of bonkl.pipeline.paths, ``results/...``: the form messages
+    show, since the command to run is relative to the repository root) is in the results folder."""
+    return results_dir(root) / paths.below_results(relative)
 
 
 def list_models(root=None) -> list[str]:
     """Names of the language models with results (folders below ``results/lm/``), sorted."""
-    lm = results_dir(root) / "lm"
+    lm = _local(paths.LM_DIR, root)
     if not lm.is_dir():
         return []
     return sorted(p.name for p in lm.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -95,37 +91,34 @@ def resolve_model(model: str | None = None, root=None) -> str:
     model = model or os.environ.get(ENV_MODEL) or None
     if model:
         return model
-    results = results_dir(root)
     models = list_models(root)
     if not models:
         raise _missing(
-            Path(_display(results / "lm", results)),
+            paths.LM_DIR,
             f"no language-model results yet; run {_command('lm')} (the embedded SmolLM2, about "
             f"15 minutes on 2 cores) or {_command('lm', 'tiny-random')} (a random model, a few minutes)",
         )
-    with_table = [m for m in models if (results / "lm" / m / "tables" / "estimates.csv").is_file()]
+    with_table = [m for m in models if _local(paths.estimates_table(m), root).is_file()]
     return (with_table or models)[0]
 
 
 def read_claims(root=None) -> pd.DataFrame:
     """The claims table (``results/tables/claims.csv``): claim, cases, violations, largest_slack, ..."""
-    results = results_dir(root)
-    path = results / "tables" / "claims.csv"
+    path = _local(paths.CLAIMS_CSV, root)
     if not path.is_file():
-        raise _missing(Path(_display(path, results)), f"run {_command('claims')}")
+        raise _missing(paths.CLAIMS_CSV, f"run {_command('claims')}")
     return pd.read_csv(path)
 
 
 def read_figure_table(stem: str, root=None) -> pd.DataFrame:
     """The numbers a figure plots, ``results/figures/<stem>.csv`` (e.g. ``fig04_alpaca_loglik``)."""
-    results = results_dir(root)
-    path = results / "figures" / f"{stem}.csv"
+    relative = paths.figure(stem, "csv")
+    path = _local(relative, root)
     if not path.is_file():
         from .plotting.closed_form import FIGURES
 
         target = "closed_form" if stem in FIGURES else "lm"
-        run = f"run {_command(target)} (or {_command(f'results/figures/{stem}.csv')})"
-        raise _missing(Path(_display(path, results)), run)
+        raise _missing(relative, f"run {_command(target)} (or {_command(relative)})")
     return pd.read_csv(path)
 
 
@@ -138,13 +131,12 @@ def read_lm_table(model: str | None = None, root=None) -> pd.DataFrame:
     method, ties, num_samples, num_outcomes, finished_fraction, and the tilted min/max of eq. 25
     (eq. 133) at that tilt. ``model=None``: see :func:`resolve_model`.
     """
-    results = results_dir(root)
     model = resolve_model(model, root)
-    path = results / "lm" / model / "tables" / "estimates.csv"
+    relative = paths.estimates_table(model)
+    path = _local(relative, root)
     if not path.is_file():
-        relative = _display(path, results)
         raise _missing(
-            Path(relative),
+            relative,
             f"run {_command('lm', model)} (rule aggregate; or "
             f"{_command(relative, model)}); models with results: {list_models(root) or 'none'}",
         )
@@ -157,13 +149,12 @@ def read_samples(model: str | None, prompt_set: str, prompt_id: str, root=None) 
     Columns: prompt_id, sample_index, token_ids, text, logprob (nats, whole response incl. EOS),
     num_tokens, finished.
     """
-    results = results_dir(root)
     model = resolve_model(model, root)
-    path = results / "lm" / model / "samples" / prompt_set / f"{prompt_id}.parquet"
+    relative = paths.samples(model, prompt_set, prompt_id)
+    path = _local(relative, root)
     if not path.is_file():
-        relative = _display(path, results)
         raise _missing(
-            Path(relative),
+            relative,
             f"run {_command(relative, model)} (rule sample), or {_command('lm', model)} for every prompt",
         )
     return pd.read_parquet(path)
@@ -171,21 +162,20 @@ def read_samples(model: str | None, prompt_set: str, prompt_id: str, root=None) 
 
 def read_rewards(model: str | None, prompt_set: str, prompt_id: str, reward: str, root=None) -> pd.DataFrame:
     """One reward of every sample of one prompt (rule ``score``): sample_index, reward."""
-    results = results_dir(root)
     model = resolve_model(model, root)
-    path = results / "lm" / model / "rewards" / prompt_set / prompt_id / f"{reward}.parquet"
+    relative = paths.rewards(model, prompt_set, prompt_id, reward)
+    path = _local(relative, root)
     if not path.is_file():
-        relative = _display(path, results)
         raise _missing(
-            Path(relative), f"run {_command(relative, model)} (rule score), or {_command('lm', model)} for every prompt"
+            relative, f"run {_command(relative, model)} (rule score), or {_command('lm', model)} for every prompt"
         )
     return pd.read_parquet(path)
 
 
 def list_rewards(model: str | None, prompt_set: str, prompt_id: str, root=None) -> list[str]:
-    """The rewards scored for one prompt (files below ``rewards/<prompt_set>/<prompt_id>/``), sorted."""
-    folder = results_dir(root) / "lm" / resolve_model(model, root) / "rewards" / prompt_set / prompt_id
-    return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+    """The rewards scored for one prompt (the files :func:`read_rewards` reads), sorted."""
+    folder = _local(paths.rewards_dir(resolve_model(model, root), prompt_set, prompt_id), root)
+    return sorted(p.stem for p in folder.glob("*.parquet"))
 
 
 def prompt_texts(root=None) -> dict[tuple[str, str], str]:

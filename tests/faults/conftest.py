@@ -1,13 +1,12 @@
-"""Fixtures of the fault-injection tests: the package's tiny random model on disk, the reference
-pool of one sampling job, and the workflow's helper file loaded as Python."""
+"""Fixtures of the fault-injection tests: the package's tiny random model on disk and the reference
+pool of one sampling job."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from fault_helpers import REPO, run_sampling_here
+from fault_helpers import run_sampling_here
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +26,3 @@ def reference_pool(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reference") / "P1.parquet"
     run_sampling_here(tiny_model, out)
     return out
-
-
-@pytest.fixture(scope="session")
-def common_smk():
-    """workflow/rules/common.smk as a Python namespace (it defines helpers only, no rules)."""
-    namespace = {"workflow": SimpleNamespace(basedir=str(REPO)), "config": {}}
-    exec(compile((REPO / "workflow/rules/common.smk").read_text(), "common.smk", "exec"), namespace)
-    return SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})

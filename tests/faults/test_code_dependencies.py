@@ -1,4 +1,4 @@
-"""The workflow's code dependencies (common.smk) against an independent reading of the imports.
+"""The workflow's code dependencies (bonkl.pipeline.code_deps) against an independent reading of the imports.
 
 The walker reads the source (ast); this test reads the compiled bytecode of every module and
 script with Python's own modulefinder (every IMPORT_NAME, in functions too). A module the bytecode
@@ -15,6 +15,7 @@ import pytest
 from fault_helpers import REPO
 
 import bonkl
+from bonkl.pipeline import code_deps
 
 PACKAGE = Path(bonkl.__file__).resolve().parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -67,17 +68,15 @@ def bytecode_imports(path: Path) -> set[Path]:
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_walker_sees_every_import_of_every_module(common_smk, path):
-    walker = set(common_smk._relative_imports(path))
+def test_walker_sees_every_import_of_every_module(path):
+    walker = set(code_deps.imported_files(path))
     missed = bytecode_imports(path) - walker - {path}
     assert not missed, f"{path.name}: the walker misses {sorted(map(str, missed))}"
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_every_rule_depends_on_what_its_script_imports(common_smk, script):
-    declared = {
-        (REPO / p).resolve() if not Path(p).is_absolute() else Path(p) for p in common_smk.script_code(script.name)
-    }
+def test_every_rule_depends_on_what_its_script_imports(script):
+    declared = {Path(p).resolve() for p in code_deps.script_code(script)}
     closure, todo = set(), list(bytecode_imports(script))
     while todo:  # follow the package's own imports from there
         path = todo.pop()
@@ -88,8 +87,8 @@ def test_every_rule_depends_on_what_its_script_imports(common_smk, script):
     assert not closure - declared, f"{script.name}: its rule misses {sorted(map(str, closure - declared))}"
 
 
-def test_lazy_imports_by_name_are_followed(common_smk):
-    found = set(common_smk._relative_imports(PACKAGE / "__init__.py"))
+def test_lazy_imports_by_name_are_followed():
+    found = set(code_deps.imported_files(PACKAGE / "__init__.py"))
     assert {PACKAGE / "lm" / "sampling.py", PACKAGE / "lm" / "load.py"} <= found
 
 

@@ -1,6 +1,6 @@
 """Bad configs, overrides, prompt files and model paths: one clear message before any job, and
-overrides that mean what they say. Unit checks of common.smk's config preparation, then dry runs
-of the built workflow (nothing is written)."""
+overrides that mean what they say. Checks of the config's preparation on the shipped schema (unit
+tests: tests/pipeline/test_workflow_config.py), then dry runs of the built workflow (nothing is written)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 import yaml
 from fault_helpers import REPO
 from workflow_helpers import job_counts, write_config
+
+from bonkl.pipeline.workflow_config import prepare_config
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -50,19 +52,19 @@ def default_config() -> dict:
         ({"lm": {"sampling": {"num_samples": "2.5"}}}, ("lm", "sampling", "num_samples"), "2.5"),
     ],
 )
-def test_override_text_is_typed_by_the_schema(common_smk, given, key, expected):
+def test_override_text_is_typed_by_the_schema(given, key, expected):
     config = copy.deepcopy(given)
-    common_smk.prepare_config(config, SCHEMA)
+    prepare_config(config, SCHEMA)
     value = config
     for part in key:
         value = value[part]
     assert value == expected and type(value) is type(expected)
 
 
-def test_null_drops_a_default_prompt_set_with_its_rewards_and_figures(common_smk):
+def test_null_drops_a_default_prompt_set_with_its_rewards_and_figures():
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["lm"]["prompt_sets"].update(alpaca=None, mine="my.yaml")
-    common_smk.prepare_config(config, SCHEMA)
+    prepare_config(config, SCHEMA)
     lm = config["lm"]
     assert set(lm["prompt_sets"]) == {"translation", "mine"} and "alpaca" not in lm["rewards"]
     assert all(f["prompt_set"] != "alpaca" for f in lm["figures"].values())

@@ -201,7 +201,7 @@ def _figures(out: str) -> set[str]:
 
 
 def test_compute_rules_depend_on_the_bonkl_modules_they_use(built):
-    """Snakemake does not track imported modules: the rules list them as inputs (common.smk)."""
+    """Snakemake does not track imported modules: the rules list them as inputs (code_deps)."""
     fig01_data, fig03_plot = "results/figures/fig01_example1_kl.csv", "results/figures/fig03_top_outcomes_kl.png"
     result = built.run("-n", "all", "--configfile", built.configfile, "--forcerun", fig01_data, fig03_plot)
     blocks = result.stdout.split("rule ")[1:]
@@ -229,7 +229,7 @@ def test_compute_rules_depend_on_the_bonkl_modules_they_use(built):
         ({"example2": {"mases": [0.5, 0.3, 0.2]}}, "mases"),  # misspelt key
         ({"uniform": {"n_max": 0.5}}, "n_max"),  # out of range (n_max >= 2)
         ({"plot": {"figures": {"fig01_example1_kl": {"legend_loc": "somewhere"}}}}, "legend_loc"),
-        ({"example2": {"masses": [0.5, 0.3, 0.3]}}, "example2.masses"),  # must sum to 1 (checked in common.smk)
+        ({"example2": {"masses": [0.5, 0.3, 0.3]}}, "example2.masses"),  # must sum to 1 (check_closed_form_config)
         ({"top_outcomes": {"panels": {"a": {"alphabet_size": 1, "top_masses": [0.1]}}}}, "alphabet_size"),
     ],
 )

@@ -7,7 +7,7 @@ rule aggregate:
         distributions=LM_PLAN.estimate_files("distribution"),
         code=script_code("aggregate.py"),
     output:
-        report(f"{LM_ROOT}/tables/estimates.csv", category="Language model", caption="../report/lm_table.rst"),
+        report(paths.estimates_table(LM_NAME), category="Language model", caption="../report/lm_table.rst"),
     log:
         f"logs/lm/{LM_NAME}/aggregate.log",
     params:

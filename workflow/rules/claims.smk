@@ -1,7 +1,7 @@
 # The claims table: the paper's lemmas, theorems and Conjecture 4.4 checked numerically on random
 # reference models (bonkl.claims), as CSV and Markdown.
 
-TARGETS["claims"] = ["results/tables/claims.csv", "results/tables/claims.md"]
+TARGETS["claims"] = [paths.CLAIMS_CSV, paths.CLAIMS_MD]
 
 
 rule claims:
@@ -13,8 +13,8 @@ rule claims_table:
     input:
         code=script_code("claims_table.py"),
     output:
-        csv=report("results/tables/claims.csv", caption="../report/claims.rst", category="Claims"),
-        markdown="results/tables/claims.md",
+        csv=report(paths.CLAIMS_CSV, caption="../report/claims.rst", category="Claims"),
+        markdown=paths.CLAIMS_MD,
     log:
         "logs/claims/claims_table.log",
     threads: config["claims"]["threads"]

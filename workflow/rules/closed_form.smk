@@ -7,7 +7,7 @@
 # draws the PDF and PNG from that CSV (params: only plotting options). Changing a plot option
 # redraws one figure; changing a figure's settings recomputes and redraws it alone.
 # `input: code=script_code(...)` lists the bonkl modules each script uses (Snakemake does not
-# track imported modules by itself; see common.smk): editing one reruns the rules that use it.
+# track imported modules by itself; see bonkl.pipeline.code_deps): editing one reruns the rules that use it.
 
 from bonkl.plotting.closed_form import FIGURES as CLOSED_FORM_FIGURES
 
@@ -24,8 +24,8 @@ rule example2_data:
     input:
         code=script_code("example2_policies.py"),
     output:
-        simplex="results/figures/fig07_example2_simplex.csv",
-        tradeoff="results/figures/fig08_example2_tradeoff.csv",
+        simplex=paths.figure("fig07_example2_simplex", "csv"),
+        tradeoff=paths.figure("fig08_example2_tradeoff", "csv"),
     log:
         "logs/closed_form/example2_data.log",
     params:
@@ -38,12 +38,12 @@ rule closed_form_data:
     input:
         code=lambda w: script_code(f"{w.figure}.py"),
     output:
-        "results/figures/{figure}.csv",
+        paths.figure("{figure}", "csv"),
     log:
         "logs/closed_form/{figure}_data.log",
     wildcard_constraints:
         # every figure but those example2_data writes: each has its own workflow/scripts/<figure>.py
-        figure="|".join(f for f in CLOSED_FORM_FIGURES if f"results/figures/{f}.csv" not in rules.example2_data.output),
+        figure="|".join(f for f in CLOSED_FORM_FIGURES if paths.figure(f, "csv") not in rules.example2_data.output),
     params:
         settings=lambda w: config[CLOSED_FORM_FIGURES[w.figure].settings],
     script:
@@ -55,8 +55,8 @@ rule closed_form_plot:
         table=rules.closed_form_data.output[0],
         code=script_code("plot_figure.py", data=["plotting/bonkl.mplstyle"]),
     output:
-        png=report("results/figures/{figure}.png", caption="../report/figure.rst", category="Closed form"),
-        pdf="results/figures/{figure}.pdf",
+        png=report(paths.figure("{figure}", "png"), caption="../report/figure.rst", category="Closed form"),
+        pdf=paths.figure("{figure}", "pdf"),
     log:
         "logs/closed_form/{figure}_plot.log",
     params:

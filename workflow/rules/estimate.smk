@@ -4,12 +4,12 @@
 
 rule estimate:
     input:
-        samples=f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
-        rewards=f"{LM_ROOT}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet",
+        samples=rules.sample.output[0],
+        rewards=rules.score.output[0],
         code=script_code("estimate.py"),
     output:
-        estimates=f"{LM_ROOT}/estimates/{{prompt_set}}/{{prompt_id}}/{{reward}}.estimates.parquet",
-        distribution=f"{LM_ROOT}/estimates/{{prompt_set}}/{{prompt_id}}/{{reward}}.distribution.parquet",
+        estimates=paths.estimate(LM_NAME, "estimates"),
+        distribution=paths.estimate(LM_NAME, "distribution"),
     log:
         f"logs/lm/{LM_NAME}/estimate/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
     params:

@@ -5,7 +5,6 @@ import bonkl.pipeline.lm_targets as lm_targets
 
 LM_PLAN = lm_targets.LMPlan(config)
 LM_NAME = LM_PLAN.name
-LM_ROOT = LM_PLAN.root
 MODEL_FILES = LM_PLAN.model_files()
 LM_FIGURES = LM_PLAN.figure_files()
 

@@ -16,7 +16,7 @@ rule lm_figure_data:
         table=rules.aggregate.output[0],
         code=script_code("lm_figure_data.py"),
     output:
-        "results/figures/{lm_figure}.csv",
+        paths.figure("{lm_figure}", "csv"),
     log:
         "logs/lm/figures/{lm_figure}_data.log",
     params:
@@ -31,8 +31,8 @@ rule lm_figure_plot:
         csv=rules.lm_figure_data.output[0],
         code=script_code("plot_lm_figure.py", data=["plotting/bonkl.mplstyle"]),
     output:
-        png=report("results/figures/{lm_figure}.png", category="Language model", caption="../report/figure.rst"),
-        pdf="results/figures/{lm_figure}.pdf",
+        png=report(paths.figure("{lm_figure}", "png"), category="Language model", caption="../report/figure.rst"),
+        pdf=paths.figure("{lm_figure}", "pdf"),
     log:
         "logs/lm/figures/{lm_figure}_plot.log",
     params:

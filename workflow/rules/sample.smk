@@ -9,7 +9,7 @@ rule sample:
         MODEL_FILES,
         script_code("sample.py"),
     output:
-        f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
+        paths.samples(LM_NAME),
     log:
         f"logs/lm/{LM_NAME}/sample/{{prompt_set}}/{{prompt_id}}.log",
     threads: config["lm"]["resources"]["threads"]

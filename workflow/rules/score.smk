@@ -3,10 +3,10 @@
 
 rule score:
     input:
-        samples=f"{LM_ROOT}/samples/{{prompt_set}}/{{prompt_id}}.parquet",
+        samples=rules.sample.output[0],
         code=script_code("score.py"),
     output:
-        f"{LM_ROOT}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet",
+        paths.rewards(LM_NAME),
     log:
         f"logs/lm/{LM_NAME}/score/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
     params:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import paths
 from .prompt_sets import load_prompt_set, prompt_by_id
 
 
@@ -17,7 +18,6 @@ class LMPlan:
     def __init__(self, config: dict):
         self.lm = config["lm"]
         self.name = self.lm["model"]["name"]
-        self.root = f"results/lm/{self.name}"
         self.sets = {name: load_prompt_set(path) for name, path in self.lm["prompt_sets"].items()}
         self.check()
 
@@ -34,15 +34,12 @@ class LMPlan:
         ]
 
     def estimate_files(self, kind: str) -> list[str]:
-        """``kind`` is ``estimates`` or ``distribution``."""
-        return [
-            f"{self.root}/estimates/{label['prompt_set']}/{label['prompt_id']}/{label['reward']}.{kind}.parquet"
-            for label in self.labels()
-        ]
+        """``kind`` is one of ``paths.ESTIMATE_KINDS``."""
+        return [paths.estimate(self.name, kind, **label) for label in self.labels()]
 
     def figure_files(self) -> list[str]:
         """PNG, PDF and CSV of each language-model figure."""
-        return [f"results/figures/{stem}.{ext}" for stem in self.lm["figures"] for ext in ("png", "pdf", "csv")]
+        return [file for stem in self.lm["figures"] for file in paths.figure_files(stem)]
 
     def model_files(self) -> list[str]:
         """The file that marks the model as present, when the workflow provides it."""

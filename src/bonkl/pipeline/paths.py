@@ -1,0 +1,105 @@
+"""The results layout, written once: where the workflow writes each file below ``results/``.
+
+The rule files name their outputs with these functions, :mod:`bonkl.pipeline.lm_targets` lists the
+targets with them, and :mod:`bonkl.results` reads the files back through them, so moving a file is
+one edit here. Paths are relative to the repository root (the workflow's working directory); an
+argument left at its default is a Snakemake wildcard (``"{prompt_id}"``), which makes a rule's
+pattern. :func:`below_results` gives a path's place inside a ``results/`` folder found elsewhere.
+"""
+
+from __future__ import annotations
+
+RESULTS = "results"
+TABLES_DIR = f"{RESULTS}/tables"
+FIGURES_DIR = f"{RESULTS}/figures"
+LM_DIR = f"{RESULTS}/lm"
+
+#: The claims table (rule ``claims_table``), as CSV and Markdown.
+CLAIMS_CSV = f"{TABLES_DIR}/claims.csv"
+CLAIMS_MD = f"{TABLES_DIR}/claims.md"
+
+#: Every figure's files: the drawing (PNG, PDF) and the CSV of the numbers it plots.
+FIGURE_EXTENSIONS = ("png", "pdf", "csv")
+
+#: The two files rule ``estimate`` writes per (prompt, reward).
+ESTIMATE_KINDS = ("estimates", "distribution")
+
+
+def figure(stem: str, ext: str) -> str:
+    """One file of a figure.
+
+    >>> figure("fig01_example1_kl", "csv")
+    'results/figures/fig01_example1_kl.csv'
+    >>> figure("{figure}", "png")
+    'results/figures/{figure}.png'
+    """
+    return f"{FIGURES_DIR}/{stem}.{ext}"
+
+
+def figure_files(stem: str) -> list[str]:
+    """What ``rule all`` asks for per figure."""
+    return [figure(stem, ext) for ext in FIGURE_EXTENSIONS]
+
+
+def lm_root(model: str) -> str:
+    """Everything of one language model (``lm.model.name``): its samples, rewards, estimates, table."""
+    return f"{LM_DIR}/{model}"
+
+
+def samples(model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}") -> str:
+    """One prompt's pool of reference samples (rule ``sample``).
+
+    >>> samples("tiny-random")
+    'results/lm/tiny-random/samples/{prompt_set}/{prompt_id}.parquet'
+    """
+    return f"{lm_root(model)}/samples/{prompt_set}/{prompt_id}.parquet"
+
+
+def rewards_dir(model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}") -> str:
+    """The rewards of one prompt's samples, one file per reward."""
+    return f"{lm_root(model)}/rewards/{prompt_set}/{prompt_id}"
+
+
+def rewards(
+    model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}", reward: str = "{reward}"
+) -> str:
+    """One reward of every sample of one prompt (rule ``score``).
+
+    >>> rewards("m", "alpaca", "P1", "loglik")
+    'results/lm/m/rewards/alpaca/P1/loglik.parquet'
+    """
+    return f"{rewards_dir(model, prompt_set, prompt_id)}/{reward}.parquet"
+
+
+def estimate(
+    model: str,
+    kind: str,
+    prompt_set: str = "{prompt_set}",
+    prompt_id: str = "{prompt_id}",
+    reward: str = "{reward}",
+) -> str:
+    """One output of rule ``estimate``; ``kind`` is one of :data:`ESTIMATE_KINDS`.
+
+    >>> estimate("m", "distribution", reward="chrf")
+    'results/lm/m/estimates/{prompt_set}/{prompt_id}/chrf.distribution.parquet'
+    """
+    if kind not in ESTIMATE_KINDS:
+        raise ValueError(f"estimate kind {kind!r} is not one of {ESTIMATE_KINDS}")
+    return f"{lm_root(model)}/estimates/{prompt_set}/{prompt_id}/{reward}.{kind}.parquet"
+
+
+def estimates_table(model: str) -> str:
+    """The tidy table of every prompt's estimates (rule ``aggregate``)."""
+    return f"{lm_root(model)}/tables/estimates.csv"
+
+
+def below_results(path: str) -> str:
+    """``path`` (built here) relative to the results folder.
+
+    >>> below_results(CLAIMS_CSV)
+    'tables/claims.csv'
+    """
+    head, _, rest = path.partition("/")
+    if head != RESULTS or not rest:
+        raise ValueError(f"{path!r} is not below {RESULTS}/")
+    return rest
