@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import yaml
 
-from bonkl.lm import sampling
+from bonkl.lm import attention, decoder, kernel, sampling
 from bonkl.lm.load import EMBEDDED_FILE, fetch_embedded_model, load_model
 from bonkl.lm.prompts import chat_prompt_ids
 
@@ -101,7 +101,7 @@ def step_breakdown(model, prompt_ids, rows, steps):
         return (time.process_time() - cpu) / repeat * 1e3
 
     with torch.inference_mode():
-        dec = sampling._Decoder(model, prompt_ids, steps + 8, [-1], 0)
+        dec = decoder.Decoder(model, prompt_ids, steps + 8, [-1], 0)
         dec.start(torch.arange(rows), *dec.first_tokens(range(rows)))
         for _ in range(steps):
             dec.step()
@@ -118,7 +118,7 @@ def step_breakdown(model, prompt_ids, rows, steps):
         }
         logits = model.lm_head(hidden)[:, -1]
         u = torch.rand(rows, dtype=torch.float64)
-        parts["vocabulary softmax + CDF inversion"] = ms(lambda: sampling.sample_tokens(logits, u))
+        parts["vocabulary softmax + CDF inversion"] = ms(lambda: kernel.sample_tokens(logits, u))
         attn = layers[0].self_attn
         heads, dim = config.num_attention_heads, attn.head_dim
         query = torch.randn(rows, heads, 1, dim)
@@ -126,7 +126,7 @@ def step_breakdown(model, prompt_ids, rows, steps):
         mask = torch.ones(rows, keys.shape[2], dtype=torch.bool)
         parts["attention (prompt shared + own columns)"] = ms(
             lambda: [
-                sampling._shared_prefix_attention(
+                attention.shared_prefix_attention(
                     layer.self_attn, query, keys, keys, None, bonkl_prefix=dec.prefix, bonkl_mask=mask
                 )
                 for layer in layers

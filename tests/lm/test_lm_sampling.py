@@ -214,7 +214,7 @@ def test_long_run_matches_full_rescoring(setup, capsys):
 def test_shared_prefix_attention_equals_full_attention(tiny):
     """Attention over (shared prompt columns, own masked columns) is attention over each row's
     prompt + own columns, computed one row at a time by the model's reference formula."""
-    from bonkl.lm.sampling import _shared_prefix_attention
+    from bonkl.lm.attention import shared_prefix_attention
 
     model, _ = tiny
     attn = model.model.layers[0].self_attn
@@ -226,7 +226,7 @@ def test_shared_prefix_attention_equals_full_attention(tiny):
     keys, values = torch.randn(2, rows, kv, own, dim, generator=gen)
     pad = torch.tensor([0, 1, 3, 6, 2])
     mask = torch.arange(own) >= pad[:, None]
-    out, _ = _shared_prefix_attention(attn, query, keys, values, None, bonkl_prefix=prefix, bonkl_mask=mask)
+    out, _ = shared_prefix_attention(attn, query, keys, values, None, bonkl_prefix=prefix, bonkl_mask=mask)
     for r in range(rows):
         k = torch.cat([prefix[0][0], keys[r][:, pad[r] :]], dim=1).repeat_interleave(heads // kv, 0)
         v = torch.cat([prefix[0][1], values[r][:, pad[r] :]], dim=1).repeat_interleave(heads // kv, 0)

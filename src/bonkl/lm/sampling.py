@@ -3,24 +3,14 @@
 Why not ``model.generate``: its sampling is shaped by the model's ``generation_config`` (top-k 50 by
 default, repetition penalty, min length, suppressed tokens...) and it keeps stepping rows that have
 already ended. Here every token is drawn from the softmax of the model's raw float32 logits,
-nothing else (temperature 1), and the batch is kept full:
+nothing else (temperature 1), and the batch is kept full. The parts, one concern each:
 
-* one forward pass over the prompt (all samples share it), whose last logits give every sample's
-  first token; its key/value cache is kept ONCE, not copied per row;
-* a KV-cache decode loop over up to ``batch_size`` rows, whose attention (``_shared_prefix_attention``)
-  attends to the shared prompt keys with one matrix product over all rows and to each row's own
-  generated keys, under one softmax: the same sum as attention over prompt + row, without reading
-  the prompt's cache once per row (on a CPU, reading the cache cost more than the attention's
-  arithmetic). A row that ends (end-of-sequence token or ``max_new_tokens``) is refilled at once
-  with the next sample: its generated columns so far are masked and it gets its own position ids.
-  Columns no row needs any more are trimmed from the left. Once no sample is left, ended rows idle
-  until a quarter of the batch does, then the live rows are copied out;
-* the cache layers write each step's column into a preallocated buffer (``_BufferLayer``) instead
-  of re-copying the whole cache every step as ``DynamicLayer`` does;
-* tokens are drawn by inverting the CDF (float64 sums, see ``sample_tokens``) at uniforms that
-  belong to the sample, not to the batch (sample i's come from ``numpy.random.default_rng([seed,
-  i])``): the same seed gives the same samples for any batch size, up to float rounding in the
-  logits (which can move a draw that falls within ~1e-7 of a CDF boundary).
+* ``bonkl.lm.kernel``: one token per row by inverting the softmax CDF (float64 sums), at uniforms
+  that belong to the sample (``numpy.random.default_rng([seed, i])`` for sample i);
+* ``bonkl.lm.attention``: attention over a prompt whose cache is kept once for every row;
+* ``bonkl.lm.cache``: cache layers that write each step's column in place;
+* ``bonkl.lm.decoder``: the decode loop that keeps the batch full with the next samples;
+* this module: the public functions, and the samples as a table.
 
 Log-probabilities are in nats, the sum over generated tokens (end-of-sequence token included) of
 the log-softmax of the very logits the token was drawn from. A sample cut at ``max_new_tokens`` is
@@ -33,16 +23,14 @@ token in float32), so identical token sequences are then given ONE value: that o
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from transformers import AttentionInterface, AttentionMaskInterface, DynamicCache
-from transformers.cache_utils import Cache, DynamicLayer
 
-BLOCK = 16  # vocabulary block of the two-level CDF search (see sample_tokens)
+from .decoder import decode
+from .kernel import sample_tokens
+
+__all__ = ["eos_token_ids", "sample_responses", "sample_tokens", "score_sequences"]
 
 
 def eos_token_ids(model, tokenizer) -> list[int]:
@@ -55,56 +43,6 @@ def eos_token_ids(model, tokenizer) -> list[int]:
     if not ids:
         raise ValueError("neither the model's generation config nor the tokenizer names an end-of-sequence token")
     return sorted(int(i) for i in ids)
-
-
-def _cache_kwarg(model) -> str:
-    """transformers 5 calls the cache ``cache``; 4.x called it ``past_key_values``."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def sample_tokens(logits, u):
-    """Draw one token per row of ``logits`` (float32, [R, V]) by inverting its softmax CDF at ``u``.
-
-    ``u`` holds uniforms in [0, 1) (float64, [R]). Returns ``(tokens, logprobs)``: int64 and float64
-    [R], the log-probability being ``logit - logsumexp(logits)``.
-
-    Precision: the masses ``exp(logit - max)`` are float32 and summed in blocks of ``BLOCK`` in
-    float32 (relative error under 1e-6 per block, no larger than that of the float32 logits
-    themselves); everything after that is float64: the cumulative sum over blocks, and within the
-    chosen block the cumulative sum of its own masses, rescaled to the block's width so the draw
-    inside the block is exact. (A float32 cumulative sum over the whole vocabulary would bias the
-    draw by up to ~1e-3 in total variation; converting the whole vocabulary to float64 costs more
-    than the rest of the step on a CPU.) If float64 rounding ever lands past the block's last
-    token with mass (probability ~1e-16), the row's most likely token is taken instead, so no
-    zero-probability token is ever drawn.
-    """
-    rows, vocab = logits.shape
-    top = logits.amax(dim=-1, keepdim=True)
-    mass = torch.sub(logits, top).exp_()  # in place: one vocabulary-sized allocation, not two
-    if vocab % BLOCK:
-        mass = F.pad(mass, (0, BLOCK - vocab % BLOCK))
-    blocks = mass.view(rows, -1, BLOCK)
-    block_mass = blocks.sum(dim=-1).double()
-    block_cdf = block_mass.cumsum(dim=-1)
-    total = block_cdf[:, -1]
-    target = (u * total).unsqueeze(1)
-    block = torch.searchsorted(block_cdf, target, right=True).clamp_(max=block_cdf.shape[1] - 1)
-    below = torch.where(block > 0, block_cdf.gather(1, (block - 1).clamp(min=0)), 0.0)
-    arange = torch.arange(rows, device=logits.device)
-    inner = blocks[arange, block.squeeze(1)].double().cumsum(dim=-1)
-    inside = (target - below) / block_mass.gather(1, block) * inner[:, -1:]
-    offset = torch.searchsorted(inner, inside, right=True).clamp_(max=BLOCK - 1)
-    tokens = (block * BLOCK + offset).squeeze(1)
-    ok = (tokens < vocab) & (mass[arange, tokens.clamp(max=vocab - 1)] > 0)
-    if not bool(ok.all()):
-        tokens = torch.where(ok, tokens, logits.argmax(dim=-1))
-    logprobs = logits[arange, tokens].double() - top.squeeze(1).double() - torch.log(total)
-    return tokens, logprobs
-
-
-def _uniforms(seed: int, index: int, length: int) -> np.ndarray:
-    """Sample ``index``'s own stream of uniforms: independent of batch size and order."""
-    return np.random.default_rng([int(seed), int(index)]).random(length)
 
 
 def score_sequences(model, prompt_ids, sequences) -> np.ndarray:
@@ -120,235 +58,6 @@ def score_sequences(model, prompt_ids, sequences) -> np.ndarray:
             target = torch.tensor(seq, device=model.device)
             out[i] = torch.log_softmax(logits, dim=-1).gather(1, target[:, None]).sum().item()
     return out
-
-
-def _window_end(view, buffer):
-    """The column after ``view`` if ``view`` is ``buffer[:, :, a:b]`` (it is then ``b``), else None."""
-    if (
-        view.shape[:2] != buffer.shape[:2]
-        or view.stride() != buffer.stride()
-        or view.untyped_storage().data_ptr() != buffer.untyped_storage().data_ptr()
-    ):
-        return None
-    start, rest = divmod(view.storage_offset() - buffer.storage_offset(), buffer.stride(2))
-    return start + view.shape[2] if rest == 0 and start >= 0 else None
-
-
-class _BufferLayer(DynamicLayer):
-    """A cache layer whose keys and values are a window of columns in a larger buffer.
-
-    ``DynamicLayer`` copies the whole cache at every step (``torch.cat``), which on a CPU cost more
-    than the attention itself. Here a step writes its one column in place, and trimming columns
-    from the left (``keys[:, :, k:]``) is a view, so it is free too. Any other change of
-    ``keys``/``values`` (row selection, repetition) is noticed at the next update, which then
-    copies into a fresh buffer; so does running out of spare columns.
-    """
-
-    spare = 128
-
-    def window_end(self):
-        """The buffer column where ``keys``/``values`` end, if they are still a window of the
-        buffers (else None: they were replaced and must be copied into fresh buffers)."""
-        buffers = getattr(self, "buffers", None)
-        if buffers is None:
-            return None
-        end = _window_end(self.keys, buffers[0])
-        return end if end is not None and _window_end(self.values, buffers[1]) == end else None
-
-    def update(self, key_states, value_states, *args, **kwargs):
-        if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
-        old, step = self.get_seq_length(), key_states.shape[-2]
-        end = self.window_end()
-        if end is None or end + step > self.buffers[0].shape[2]:
-            self.buffers = tuple(
-                s.new_empty(s.shape[0], s.shape[1], old + step + self.spare, s.shape[3])
-                for s in (key_states, value_states)
-            )
-            if old:
-                self.buffers[0][:, :, :old], self.buffers[1][:, :, :old] = self.keys, self.values
-            end = old
-        keys, values = self.buffers
-        keys[:, :, end : end + step], values[:, :, end : end + step] = key_states, value_states
-        self.keys, self.values = keys[:, :, end - old : end + step], values[:, :, end - old : end + step]
-        return self.keys, self.values
-
-    def batch_select_indices(self, indices):
-        """Select rows of the buffers (one copy, spare columns kept) rather than of the window."""
-        end = self.window_end()
-        if end is None:
-            return super().batch_select_indices(indices)
-        length = self.keys.shape[2]
-        self.buffers = tuple(b[indices] for b in self.buffers)
-        self.keys, self.values = (b[:, :, end - length : end] for b in self.buffers)
-
-
-class _BufferCache(DynamicCache):
-    """A DynamicCache of ``_BufferLayer``s holding each row's generated columns only, all
-    full-attention (no sliding-window layers), so that every column stays and row slots can be
-    rewritten. The prompt's columns are kept once, in ``_Decoder.prefix``."""
-
-    def __init__(self):
-        Cache.__init__(self, layer_class_to_replicate=_BufferLayer)
-
-
-ATTENTION = "bonkl_shared_prefix"
-
-
-def _shared_prefix_attention(
-    module,
-    query,
-    key,
-    value,
-    attention_mask,
-    scaling=None,
-    dropout=0.0,
-    softcap=None,
-    bonkl_prefix=None,
-    bonkl_mask=None,
-    **kwargs,
-):
-    """Attention of one new token per row over the shared prompt columns and the row's own columns.
-
-    ``query`` is [R, H, 1, D]; ``key``/``value`` [R, KV, L, D] the rows' generated columns, of which
-    ``bonkl_mask`` ([R, L], bool) says which belong to the row; ``bonkl_prefix[layer]`` the prompt's
-    keys and values ([KV, P, D]). Scores against the prompt are one matrix product per key/value
-    head over all rows and query heads; both score blocks go through one softmax (float32), with
-    the optional soft-cap (Gemma 2) applied as eager attention does. Returns [R, 1, H, D].
-    """
-    if query.shape[2] != 1 or dropout:
-        raise RuntimeError("shared-prefix attention decodes one token per row, without dropout")
-    prefix_keys, prefix_values = bonkl_prefix[module.layer_idx]
-    rows, heads, _, dim = query.shape
-    kv, prompt = prefix_keys.shape[0], prefix_keys.shape[1]
-    group = heads // kv  # query heads per key/value head (as repeat_kv pairs them)
-    q = query.reshape(rows, kv, group, dim)
-    by_head = q.transpose(0, 1).reshape(kv, rows * group, dim)
-    scores = torch.cat(
-        [
-            torch.bmm(by_head, prefix_keys.transpose(1, 2)).view(kv, rows, group, prompt).transpose(0, 1),
-            torch.matmul(q, key.transpose(2, 3)),
-        ],
-        dim=-1,
-    )
-    scores.mul_(module.scaling if scaling is None else scaling)
-    if softcap is not None:
-        scores = torch.tanh(scores / softcap).mul_(softcap)
-    scores[..., prompt:].masked_fill_(~bonkl_mask[:, None, None, :], -torch.inf)
-    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
-    out = torch.matmul(probs[..., prompt:], value)
-    shared = probs[..., :prompt].transpose(0, 1).reshape(kv, rows * group, prompt)
-    out += torch.bmm(shared, prefix_values).view(kv, rows, group, dim).transpose(0, 1)
-    return out.reshape(rows, 1, heads, dim), None
-
-
-AttentionInterface.register(ATTENTION, _shared_prefix_attention)
-AttentionMaskInterface.register(ATTENTION, lambda *args, **kwargs: None)  # masks are ours (bonkl_mask)
-
-
-class _Decoder:
-    """The rows being decoded and the KV cache they share (see the module docstring).
-
-    Row ``r``'s generated columns are the cache columns ``pad[r]:`` (of ``length``); its next
-    token sits at position ``prompt_len + length - pad[r]``.
-    """
-
-    def __init__(self, model, prompt_ids, max_new_tokens, eos, seed):
-        self.model, self.seed = model, seed
-        self.cache_kwarg = _cache_kwarg(model)
-        self.device = model.device
-        self.max_new = max_new_tokens
-        self.eos = torch.tensor(eos, device=self.device)
-        self.prompt_len = len(prompt_ids)
-        window = getattr(model.config.get_text_config(), "sliding_window", None)
-        if window and self.prompt_len + max_new_tokens >= window:
-            raise NotImplementedError(
-                f"prompt + max_new_tokens ({self.prompt_len + max_new_tokens}) "
-                f"must stay below the sliding window ({window})"
-            )
-        prompt = torch.tensor([list(prompt_ids)], device=self.device)
-        cache = DynamicCache(config=model.config)
-        out = model(input_ids=prompt, use_cache=True, logits_to_keep=1, **{self.cache_kwarg: cache})
-        self.first_logits = out.logits[:, -1].float()
-        self.prefix = [(layer.keys[0].contiguous(), layer.values[0].contiguous()) for layer in cache.layers]
-        self.cache = _BufferCache()
-        self.rows = 0
-
-    def first_tokens(self, indices):
-        """Uniform streams and first tokens (from the shared prompt logits) for new samples."""
-        u = torch.tensor(np.stack([_uniforms(self.seed, i, self.max_new) for i in indices]), device=self.device)
-        tokens, logprobs = sample_tokens(self.first_logits.expand(len(indices), -1), u[:, 0])
-        return u, tokens, logprobs
-
-    def start(self, ids, u, tokens, logprobs):
-        """The first batch: no generated columns yet."""
-        self.ids, self.u, self.lp = ids, u, logprobs
-        self.tokens = torch.zeros(len(ids), self.max_new, dtype=torch.long, device=self.device)
-        self.tokens[:, 0] = tokens
-        self.count = torch.ones(len(ids), dtype=torch.long, device=self.device)
-        self.pad = torch.zeros(len(ids), dtype=torch.long, device=self.device)
-        self.live = torch.ones(len(ids), dtype=torch.bool, device=self.device)
-        self.length = 0
-        self.rows = len(ids)
-
-    def step(self):
-        """One decode step for every row; returns the mask of live rows that just ended."""
-        arange = torch.arange(self.rows, device=self.device)
-        inputs = self.tokens[arange, self.count - 1].unsqueeze(1)
-        positions = (self.prompt_len + self.length - self.pad).unsqueeze(1)
-        mask = torch.arange(self.length + 1, device=self.device) >= self.pad.unsqueeze(1)
-        attention = self.model.config._attn_implementation
-        self.model.config._attn_implementation = ATTENTION
-        try:
-            out = self.model(
-                input_ids=inputs,
-                position_ids=positions,
-                use_cache=True,
-                bonkl_prefix=self.prefix,
-                bonkl_mask=mask,
-                **{self.cache_kwarg: self.cache},
-            )
-        finally:
-            self.model.config._attn_implementation = attention
-        self.length += 1
-        tokens, logprobs = sample_tokens(out.logits[:, -1].float(), self.u[arange, self.count])
-        self.tokens[arange, self.count] = tokens
-        self.lp += logprobs
-        self.count += 1
-        ended = (torch.isin(tokens, self.eos) | (self.count == self.max_new)) & self.live
-        self.count.masked_fill_(~self.live, 1)  # idle rows: keep their indices in range
-        return ended
-
-    def refill(self, slots, ids, u, tokens, logprobs):
-        """Put new samples into ``slots``: every column so far masked, the prompt shared."""
-        self.ids[slots], self.u[slots], self.lp[slots] = ids, u, logprobs
-        self.tokens[slots, 0] = tokens
-        self.count[slots] = 1
-        self.pad[slots] = self.length
-
-    def retire(self, slots):
-        """Rows left empty once no sample remains: they idle (masked, results ignored) until a
-        quarter of the batch idles, then the live rows are copied out. Dropping them at once
-        would copy the whole cache at nearly every step of the tail."""
-        self.live[slots] = False
-        self.count[slots] = 1
-        self.pad[slots] = self.length
-        idle = self.rows - int(self.live.sum())
-        if idle and 4 * idle >= self.rows:
-            rows = self.live.nonzero().squeeze(1)
-            self.cache.batch_select_indices(rows)
-            for name in ("ids", "u", "lp", "tokens", "count", "pad", "live"):
-                setattr(self, name, getattr(self, name)[rows])
-            self.rows = len(rows)
-
-    def trim(self):
-        """Drop the cache columns that every row masks (left of the oldest row's first token)."""
-        trim = int(self.pad.min()) if self.rows else 0
-        if trim:
-            for layer in self.cache.layers:
-                layer.keys, layer.values = layer.keys[:, :, trim:], layer.values[:, :, trim:]
-            self.pad -= trim
-            self.length -= trim
 
 
 def _check_request(prompt_ids, **counts) -> None:
@@ -385,59 +94,15 @@ def sample_responses(
 
     _check_request(prompt_ids, num_samples=num_samples, max_new_tokens=max_new_tokens, batch_size=batch_size)
     eos = eos_token_ids(model, tokenizer)
-    eos_set = set(eos)
     results = [None] * num_samples  # (tokens, logprob, finished) per sample
     bar = tqdm(total=num_samples, disable=not progress, desc="sampling", unit="sample")
 
+    def done(index: int, tokens: list[int], logprob: float, finished: bool) -> None:
+        results[index] = (tokens, logprob, finished)
+        bar.update(1)
+
     with torch.inference_mode():
-        dec = _Decoder(model, prompt_ids, max_new_tokens, eos, seed)
-        next_index = 0
-
-        def draw(wanted):
-            """Up to ``wanted`` new samples that need decoding; samples whose first token already
-            ends them are recorded at once."""
-            nonlocal next_index
-            taken = []
-            while len(taken) < wanted and next_index < num_samples:
-                ids = list(range(next_index, min(num_samples, next_index + wanted - len(taken))))
-                next_index = ids[-1] + 1
-                u, tokens, logprobs = dec.first_tokens(ids)
-                for j, (i, tok, lp) in enumerate(zip(ids, tokens.tolist(), logprobs.tolist())):
-                    if tok in eos_set or max_new_tokens == 1:
-                        results[i] = ([tok], lp, tok in eos_set)
-                        bar.update(1)
-                    else:
-                        taken.append((i, u[j], tok, lp))
-            if not taken:
-                return None
-            ids, u, tokens, logprobs = zip(*taken)
-            return (
-                torch.tensor(ids, device=dec.device),
-                torch.stack(u),
-                torch.tensor(tokens, device=dec.device),
-                torch.tensor(logprobs, dtype=torch.float64, device=dec.device),
-            )
-
-        new = draw(batch_size)
-        if new is not None:
-            dec.start(*new)
-        while dec.rows:
-            ended = dec.step()
-            if not bool(ended.any()):
-                continue
-            slots = ended.nonzero().squeeze(1)
-            for slot in slots.tolist():
-                n = int(dec.count[slot])
-                tokens = dec.tokens[slot, :n].tolist()
-                results[int(dec.ids[slot])] = (tokens, float(dec.lp[slot]), tokens[-1] in eos_set)
-            bar.update(len(slots))
-            new = draw(len(slots))
-            filled = 0 if new is None else len(new[0])
-            if filled:
-                dec.refill(slots[:filled], *new)
-            if filled < len(slots):
-                dec.retire(slots[filled:])
-            dec.trim()
+        decode(model, prompt_ids, num_samples, max_new_tokens, seed, batch_size, eos, done)
     bar.close()
     return _frame(model, tokenizer, prompt_ids, results, rescore)
 

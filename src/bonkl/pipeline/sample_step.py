@@ -28,7 +28,8 @@ from .atomic import atomic_path, write_text
 SAMPLE_COLUMNS = ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
 SHARD_COLUMNS = SAMPLE_COLUMNS[1:]
 MANIFEST_KEY = b"bonkl.sample_manifest"
-# The code whose behaviour the draws depend on (paths relative to the package).
+# The modules the draws depend on (paths relative to the package); code_fingerprint follows
+# their imports within the package.
 SAMPLER_CODE = ("lm/sampling.py", "lm/prompts.py", "lm/load.py")
 
 
@@ -59,11 +60,19 @@ def model_fingerprint(model_spec: dict) -> list:
 
 
 def code_fingerprint() -> str:
+    """A hash of the sampler's code: SAMPLER_CODE and every package module it imports."""
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for name in SAMPLER_CODE:
-        digest.update((package / name).read_bytes())
+    for path in sampler_files(package):
+        digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def sampler_files(package: Path) -> list[Path]:
+    """SAMPLER_CODE and the package modules they import, at any depth."""
+    from .code_deps import package_code
+
+    return [Path(f).resolve() for f in package_code(*SAMPLER_CODE, package=package)]
 
 
 def sampling_manifest(
