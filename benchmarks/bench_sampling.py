@@ -8,7 +8,10 @@ short answer (Alpaca P1) and a long one (translation P3, a long prompt too). Rep
 per second (generated tokens up to and including the end-of-sequence token; ``generate`` also steps
 rows that have ended, which is exactly the waste this measures), per wall and per CPU second, the
 ratios, and the fraction of the float32 compute limit (2 FLOP per weight per token at the GFLOP/s
-a large float32 matrix product reaches in this process). Then the breakdown of one decode step.
+a large float32 matrix product reaches in this process). Then the breakdown of one decode step, and
+the ceiling: a step's cost by rows, the matrix products alone at full batch (what no float32
+sampler can beat), the memory floor of a one-row step, bfloat16 against float32 on this CPU, and
+what prompt-lookup speculation would keep on the samples drawn.
 
     python benchmarks/bench_sampling.py                     # ~15 min on 2 idle cores
     python benchmarks/bench_sampling.py --samples 16 --short-tokens 16 --long-tokens 16 --check 2  # quick
@@ -89,16 +92,21 @@ def weights_per_token(model):
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
 
 
+def milliseconds(fn, repeat, clock):
+    """Milliseconds of one call of ``fn`` by ``clock`` (CPU or wall), after one warm-up call."""
+    fn()
+    start = clock()
+    for _ in range(repeat):
+        fn()
+    return (clock() - start) / repeat * 1e3
+
+
 def step_breakdown(model, prompt_ids, rows, steps):
     """CPU milliseconds of one decode step of the new sampler at ``rows`` rows after ``steps``
     steps, and of its parts timed alone on the same shapes."""
 
     def ms(fn, repeat=3):
-        fn()
-        cpu = time.process_time()
-        for _ in range(repeat):
-            fn()
-        return (time.process_time() - cpu) / repeat * 1e3
+        return milliseconds(fn, repeat, time.process_time)
 
     with torch.inference_mode():
         dec = decoder.Decoder(model, prompt_ids, steps + 8, [-1], 0)
@@ -141,6 +149,76 @@ def step_breakdown(model, prompt_ids, rows, steps):
         print(f"  {name:45s} {value:7.1f} ms  {value / total:5.1%}")
 
 
+def lookup_acceptance(sequences, draft=8):
+    """Tokens per step that prompt-lookup speculation would keep on these samples: at each step the
+    next ``draft - 1`` tokens are guessed from the latest earlier match of the last 3 (else 2, 1)
+    tokens; the step keeps its own draw plus every guess up to the first wrong one. (With a guess,
+    speculation keeps the draws exact: position j's token is still drawn at u[j].)"""
+    steps = kept = 0
+    for seq in map(list, sequences):
+        t = 1
+        while t < len(seq):
+            guess = []
+            for n in (3, 2, 1):
+                key = seq[t - n : t] if t >= n + 1 else None
+                hits = [s for s in range(t - n - 1, -1, -1) if key and seq[s : s + n] == key]
+                if hits:
+                    guess = seq[hits[0] + n : hits[0] + n + draft - 1]
+                    break
+            take = 1 + next((j for j, g in enumerate(guess) if t + j >= len(seq) - 1 or seq[t + j] != g), len(guess))
+            take = min(take, len(seq) - t)
+            steps, kept, t = steps + 1, kept + take, t + take
+    return kept / max(steps, 1)
+
+
+def ceiling(model, prompt_ids, rows, frames):
+    """Why the sampler is where it is on this CPU: the cost of a step by rows, what the matrix
+    products alone allow at full batch, the memory floor of a one-row step, bfloat16 against
+    float32, and what speculation would gain on the samples just drawn."""
+
+    def ms(fn, repeat=3):
+        return milliseconds(fn, repeat, time.perf_counter)
+
+    print(f"\nCeiling ({torch.get_num_threads()} threads, wall ms; prompt {len(prompt_ids)} tokens)")
+    with torch.inference_mode():
+        for r in sorted({1, 8, 64, rows}):
+            dec = decoder.Decoder(model, prompt_ids, 40, [-1], 0)
+            dec.start(torch.arange(r), *dec.first_tokens(range(r)))
+            for _ in range(16):
+                dec.step()
+            step = ms(dec.step)
+            print(f"  step with {r:4d} rows: {step:7.1f} ms = {r / step * 1e3:6.0f} tokens/s")
+        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        inputs = {m.in_features: torch.randn(rows, 1, m.in_features) for m in linears}
+        products = ms(lambda: [m(inputs[m.in_features]) for m in linears])
+        print(
+            f"  matrix products alone (every linear layer and the output head), {rows} rows: {products:.0f} ms "
+            f"= {rows / products * 1e3:.0f} tokens/s: no float32 sampler beats this, whatever the rest costs"
+        )
+        weights = sum(m.weight.numel() * m.weight.element_size() for m in linears)
+        big = torch.ones(weights // 4)
+        read = weights / ms(big.sum) / 1e6
+        print(
+            f"  one row: the step reads {weights / 1e6:.0f} MB of weights at {read:.1f} GB/s (a sum over as much "
+            f"memory) = {weights / read / 1e6:.0f} ms at least: a short batch is bound by memory"
+        )
+        hidden = model.config.get_text_config().hidden_size
+        inner = model.config.get_text_config().intermediate_size
+        flops = {}
+        for dtype in (torch.float32, torch.bfloat16):
+            a, w = torch.randn(rows, hidden, dtype=dtype), torch.randn(inner, hidden, dtype=dtype)
+            flops[dtype] = 2 * rows * hidden * inner / ms(lambda: torch.nn.functional.linear(a, w), 5) / 1e6
+        print(
+            f"  MLP-shaped product ({rows} x {hidden} x {inner}): float32 {flops[torch.float32]:.0f} GFLOP/s, "
+            f"bfloat16 {flops[torch.bfloat16]:.0f} GFLOP/s"
+        )
+    for label, frame in frames.items():
+        print(
+            f"  prompt-lookup speculation on {label}'s samples: {lookup_acceptance(frame['token_ids']):.2f} "
+            "tokens kept per step (8 guessed)"
+        )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", default="resources/models")
@@ -152,6 +230,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--no-generate", action="store_true", help="skip plain generate")
     parser.add_argument("--check", type=int, default=8, help="samples re-scored to check exactness")
+    parser.add_argument("--ceiling-rows", type=int, default=256, help="full batch of the ceiling section")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -174,6 +253,7 @@ def main(argv=None) -> None:
         impl.sample_responses(model, tokenizer, chat_prompt_ids(tokenizer, "Hi"), 2, 4, 0, 2)
 
     names = ("generate", "HEAD sampler", "new sampler")
+    drawn = {}
     for label, prompt_file, prompt_id, cap in CASES:
         prompt = chat_prompt_ids(tokenizer, prompt_text(prompt_file, prompt_id))
         max_new = getattr(args, cap)
@@ -190,7 +270,7 @@ def main(argv=None) -> None:
                 )
             )
             runs[name] = (int(frames[name]["num_tokens"].sum()), wall, cpu)
-        new = frames["new sampler"]
+        new = drawn[label] = frames["new sampler"]
         same = (new["token_ids"] == frames["HEAD sampler"]["token_ids"]).mean()
         print(
             f"\n{label}: prompt {len(prompt)} tokens, max_new_tokens {max_new}; "
@@ -222,6 +302,7 @@ def main(argv=None) -> None:
                 f"{np.abs(rescored - check['logprob'].to_numpy()).max():.1e} nats"
             )
         step_breakdown(model, prompt, args.our_batch_size, max_new // 2)
+    ceiling(model, prompt, args.ceiling_rows, drawn)
 
 
 if __name__ == "__main__":

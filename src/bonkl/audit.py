@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .pipeline.keys import sequence_keys
+
 #: Default largest |recorded - re-scored| (nats) accepted for a sample: float32 incremental decoding
 #: differs from a full pass by about 1e-6 per token; 1e-3 leaves room for long sequences.
 TOLERANCE = 1e-3
@@ -227,7 +229,7 @@ def _structure_findings(pool, eos, max_n, tolerance) -> list[Finding]:
                 ),
             )
         )
-    keys = pool["prompt_id"] + "|" + pool["token_ids"].map(lambda ids: " ".join(map(str, ids)))
+    keys = pool["prompt_id"] + "|" + sequence_keys(pool)
     spread = pool.groupby(keys)["logprob"].agg(lambda v: v.max() - v.min())
     varied = spread[spread > 0]
     if len(varied):
@@ -335,7 +337,7 @@ def audit_pool(
     eos = set(eos_token_ids(model, tokenizer))
     findings = _structure_findings(pool, eos, max_n, tolerance)
     rng = np.random.default_rng(seed)
-    keys = pool["prompt_id"] + "|" + pool["token_ids"].map(lambda ids: " ".join(map(str, ids)))
+    keys = pool["prompt_id"] + "|" + sequence_keys(pool)
     distinct = pool.index[~keys.duplicated()].to_numpy()
     order = rng.permutation(distinct)
     # round-robin over prompts so that every prompt is re-scored

@@ -203,13 +203,13 @@ def read_pool(model: str | None, prompt_set: str, prompt_id: str, reward: str, r
     increasing reward order, ties broken as in the workflow) and the samples merged with their
     reward and a ``key`` column matching ``pool.key``. Reads files only; samples no model.
     """
-    from .pipeline.estimate_step import sample_keys
+    from .pipeline.keys import sequence_keys
     from .pool import make_pool
 
     samples = read_samples(model, prompt_set, prompt_id, root)
     rewards = read_rewards(model, prompt_set, prompt_id, reward, root)
     merged = samples.merge(rewards, on="sample_index", validate="one_to_one")
-    merged["key"] = sample_keys(merged)
+    merged["key"] = sequence_keys(merged)
     return make_pool(merged["logprob"], merged["reward"], merged["key"]), merged
 
 

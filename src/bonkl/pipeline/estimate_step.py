@@ -6,11 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..pool import bootstrap_intervals, estimator_distribution, make_pool, pool_estimates, tilted_summary
-
-
-def sample_keys(samples: pd.DataFrame) -> pd.Series:
-    """Identical token sequences are one outcome."""
-    return samples["token_ids"].map(lambda ids: " ".join(map(str, ids)))
+from .keys import sequence_keys
 
 
 def score_samples(samples: pd.DataFrame, reward: str, reference: str | None) -> pd.DataFrame:
@@ -33,7 +29,7 @@ def estimate_prompt(
     """The pool's estimates of the model's best-of-n (``bonkl.pool``), with bootstrap intervals when
     ``bootstrap`` (``replicates``, ``level``, ``seed``) is given, and the law of eq. 25 per ``n``."""
     merged = samples.merge(rewards, on="sample_index", validate="one_to_one")
-    pool = make_pool(merged["logprob"], merged["reward"], sample_keys(merged))
+    pool = make_pool(merged["logprob"], merged["reward"], sequence_keys(merged))
     table = pool_estimates(pool, ns, ties=ties, method=method).assign(
         method=method,
         ties=ties,

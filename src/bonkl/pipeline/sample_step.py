@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path, write_text
+from .keys import sequence_keys
 
 SAMPLE_COLUMNS = ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
 SHARD_COLUMNS = SAMPLE_COLUMNS[1:]
@@ -45,7 +46,7 @@ def canonical_logprob(samples: pd.DataFrame) -> pd.Series:
     Incremental decoding in different batches can differ in the last bits; the pool must not
     split one outcome into two.
     """
-    keys = samples["token_ids"].map(lambda ids: " ".join(map(str, ids)))
+    keys = sequence_keys(samples)
     return samples.groupby(keys, sort=False)["logprob"].transform("first")
 
 
