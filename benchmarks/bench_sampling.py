@@ -200,7 +200,8 @@ def ceiling(model, prompt_ids, rows, frames):
         read = weights / ms(big.sum) / 1e6
         print(
             f"  one row: the step reads {weights / 1e6:.0f} MB of weights at {read:.1f} GB/s (a sum over as much "
-            f"memory) = {weights / read / 1e6:.0f} ms at least: a short batch is bound by memory"
+            f"memory) = {weights / read / 1e6:.0f} ms at least; the rest of a one-row step is the cost of "
+            "hundreds of small operations"
         )
         hidden = model.config.get_text_config().hidden_size
         inner = model.config.get_text_config().intermediate_size

@@ -1,7 +1,7 @@
 # Stage 2 (language model): a pool of exact reference samples per prompt.
 # Resources are declared so an executor plugin (SLURM, Kubernetes) can place the job on a GPU node.
-# lm.model.batch_size is not a param: the samples do not depend on it, so changing it must not
-# redraw them (the script reads it from the config).
+# lm.model.batch_size is not a param: it moves draws only by float rounding (bonkl.lm.decoder),
+# so changing it must not redraw them (the script reads it from the config).
 
 
 rule sample:

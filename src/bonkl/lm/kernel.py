@@ -1,5 +1,6 @@
 """The sampling kernel: one token per row drawn by inverting the softmax CDF, and the per-sample
-uniform streams that make a pool independent of batch size and order."""
+uniform streams that make a pool independent of batch size and order (up to float rounding at
+CDF boundaries: see ``bonkl.lm.decoder``)."""
 
 from __future__ import annotations
 

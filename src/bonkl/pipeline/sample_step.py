@@ -4,10 +4,11 @@ Each shard has its own seed derived from ``(seed, prompt set, prompt id, shard)`
 same whether the job ran in one go or was killed and resumed; finished shards are kept and not
 redrawn. A manifest records everything the draws depend on (the model spec and a fingerprint of its
 files, the prompt, the sampling settings, the pool size and a hash of the sampler's code; not the
-batch size, on which the draws do not depend): shards drawn under another manifest are discarded.
-Every shard is checked when read (columns, row count, sample indices, log-probabilities): a corrupt
-or truncated one is reported and drawn again. A lock makes concurrent runs of one job take turns,
-and a run that finds the finished pool with its own manifest reuses it.
+batch size, which changes draws only by float rounding at CDF boundaries, not their distribution):
+shards drawn under another manifest are discarded. Every shard is checked when read (columns, row
+count, sample indices, log-probabilities): a corrupt or truncated one is reported and drawn again.
+A lock makes concurrent runs of one job take turns, and a run that finds the finished pool with its
+own manifest reuses it.
 """
 
 from __future__ import annotations
