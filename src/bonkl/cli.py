@@ -92,13 +92,13 @@ def estimate_pool(
 
 def estimate(args) -> int:
     from .pipeline.atomic import refuse_overwrite, table_format, write_table
-    from .samples_io import read_samples
+    from .samples_io import read_sample_table
 
     table_format(args.out)
     if args.figure and Path(args.figure).suffix.lower() not in FIGURE_FORMATS:
         raise ValueError(f"--figure {args.figure}: use one of {', '.join(FIGURE_FORMATS)}")
     refuse_overwrite([args.samples], [args.out, args.figure])
-    samples = read_samples(
+    samples = read_sample_table(
         args.samples,
         prompt_col=args.prompt_col,
         logprob_col=args.logprob_col,

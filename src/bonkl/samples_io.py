@@ -87,7 +87,7 @@ def _numbers(column: pd.Series) -> np.ndarray:
     return np.array([number(v) for v in column], dtype=np.float64)
 
 
-def read_samples(
+def read_sample_table(
     path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key"
 ) -> pd.DataFrame:
     """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key]``.

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._types import ArrayLike
+
 
 def _draw_counts(counts) -> np.ndarray:
     counts = np.asarray(counts)
@@ -66,7 +68,7 @@ class _SubsetRatio:
         return np.where(low >= self.ns, out * -np.expm1(gap), out)
 
 
-def subset_bon_weights(counts, n) -> np.ndarray:
+def subset_bon_weights(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
     """``W_g(n)``: the probability that the best of a random ``n``-subset of the pool is in level ``g``.
 
     ``counts`` holds the draws per level in increasing reward order; ``n`` whole numbers in
@@ -80,7 +82,7 @@ def subset_bon_weights(counts, n) -> np.ndarray:
     return _SubsetRatio(pool_size, ns).difference(lower, upper)
 
 
-def subset_win_rate(counts, n) -> np.ndarray:
+def subset_win_rate(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
     """Unbiased win rate of best-of-n against one more reference draw (a tie counts 1/2, eq. 28).
 
     Averaged over every ``n``-subset and every further draw outside it; needs ``n + 1 <= N``.

@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
+from ._types import ArrayLike, FloatOrArray
 from .bon import log_bon_pmf
 from .kl import kl_exact
 from .win_rate import bon_win_rate
 
 
-def reward_levels(reward) -> np.ndarray:
+def reward_levels(reward: ArrayLike) -> np.ndarray:
     """Level index (0, 1, ...) of each outcome; ``reward`` must be non-decreasing and finite."""
     reward = np.asarray(reward, dtype=np.float64)
     if reward.ndim != 1 or reward.size == 0 or not np.all(np.isfinite(reward)):
@@ -33,7 +34,7 @@ def reward_levels(reward) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(np.diff(reward) > 0)))
 
 
-def level_masses(p, reward) -> tuple[np.ndarray, np.ndarray]:
+def level_masses(p: ArrayLike, reward: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """``(P_g per level, level index per outcome)`` for masses ``p`` in increasing reward order."""
     p = _validate.pmf(p)
     levels = reward_levels(reward)
@@ -42,7 +43,7 @@ def level_masses(p, reward) -> tuple[np.ndarray, np.ndarray]:
     return np.bincount(levels, weights=p), levels
 
 
-def tied_log_bon_pmf(p, reward, n) -> np.ndarray:
+def tied_log_bon_pmf(p: ArrayLike, reward: ArrayLike, n: ArrayLike) -> np.ndarray:
     """``log pi_n(y)`` with ties broken uniformly at random (module docstring); ``-inf`` at zero mass."""
     masses, levels = level_masses(p, reward)
     p = _validate.pmf(p)
@@ -53,7 +54,7 @@ def tied_log_bon_pmf(p, reward, n) -> np.ndarray:
     return np.where(p > 0, log_level + share, -np.inf)
 
 
-def tied_bon_pmf(p, reward, n) -> np.ndarray:
+def tied_bon_pmf(p: ArrayLike, reward: ArrayLike, n: ArrayLike) -> np.ndarray:
     """Best-of-n PMF with ties broken uniformly at random: ``pi(y)/P_g (G_g^n - (G_g^-)^n)``.
 
     Shape ``np.shape(n) + p.shape``. With distinct rewards it is Lemma 2.3 (``bon_pmf``).
@@ -61,13 +62,13 @@ def tied_bon_pmf(p, reward, n) -> np.ndarray:
     return np.exp(tied_log_bon_pmf(p, reward, n))
 
 
-def tied_kl_exact(p, reward, n):
+def tied_kl_exact(p: ArrayLike, reward: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """``KL(pi_n || pi)`` with ties broken uniformly at random: the KL of best-of-n over the levels."""
     masses, _ = level_masses(p, reward)
     return kl_exact(masses, n)
 
 
-def tied_bon_win_rate(p, reward, n):
+def tied_bon_win_rate(p: ArrayLike, reward: ArrayLike, n: ArrayLike) -> FloatOrArray:
     """Win rate of best-of-n against ``pi`` (Lemma 5.2 over the levels; a tie counts 1/2, eq. 28).
 
     It does not depend on how ties are broken: only the winner's level matters.

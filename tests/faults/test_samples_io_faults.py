@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bonkl.pipeline.atomic import write_table
-from bonkl.samples_io import read_samples
+from bonkl.samples_io import read_sample_table
 
 FORMATS = ["csv", "jsonl", "parquet"]
 
@@ -32,7 +32,7 @@ def test_text_stays_text(tmp_path, fmt):
     """An empty response is the key "", "NA" is a key, "01" and "1" are two prompts."""
     path = tmp_path / f"s.{fmt}"
     write_table(pool_frame(), path)
-    frame = read_samples(path)
+    frame = read_sample_table(path)
     assert frame["sample_key"].tolist() == ["", "a b", "", "NA"]
     assert frame["prompt_id"].tolist() == ["01", "1", "01", "1"]
     assert frame.groupby(["prompt_id", "sample_key"]).size().sum() == 4  # no draw dropped by a group-by
@@ -45,7 +45,7 @@ def test_floats_round_trip_exactly(tmp_path, fmt):
     frame = pd.DataFrame({"prompt_id": "p", "logprob": logprob, "reward": rng.standard_normal(500)})
     path = tmp_path / f"s.{fmt}"
     write_table(frame, path)
-    back = read_samples(path)
+    back = read_sample_table(path)
     assert np.array_equal(back["logprob"], logprob) and np.array_equal(back["reward"], frame["reward"])
 
 
@@ -55,7 +55,7 @@ def test_key_lists_and_numbers_in_jsonl(tmp_path):
         '{"prompt_id": 7, "logprob": -1, "reward": 0, "sample_key": [1, 2]}\n'
         '{"prompt_id": 7, "logprob": -1, "reward": 0, "sample_key": [1, 2]}\n'
     )
-    frame = read_samples(path)
+    frame = read_sample_table(path)
     assert frame["sample_key"].tolist() == ["[1, 2]", "[1, 2]"] and frame["prompt_id"].tolist() == ["7", "7"]
 
 
@@ -105,14 +105,14 @@ def test_bad_file_is_one_clear_error(tmp_path, case):
     path = tmp_path / f"s.{suffix}"
     write(path)
     with pytest.raises(ValueError) as error:
-        read_samples(path)
+        read_sample_table(path)
     message = str(error.value)
     assert str(path) in message and words in message and "\n" not in message, message
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(ValueError, match="no such samples file"):
-        read_samples(tmp_path / "absent.csv")
+        read_sample_table(tmp_path / "absent.csv")
 
 
 CELL = st.one_of(
@@ -148,7 +148,7 @@ def test_any_table_reads_or_fails_clearly(tmp_path_factory, rows, fmt):
     except Exception:  # noqa: BLE001 - a frame pyarrow cannot store: not a file a user could have
         return
     try:
-        result = read_samples(path)
+        result = read_sample_table(path)
     except ValueError as error:
         assert str(path) in str(error)
         return

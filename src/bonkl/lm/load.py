@@ -22,6 +22,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from ..pipeline.atomic import atomic_path
 
@@ -140,7 +141,7 @@ def _float32_head(model) -> None:
     head.register_forward_pre_hook(lambda _module, args: (args[0].float(),) + tuple(args[1:]))
 
 
-def load_model(spec: dict):
+def load_model(spec: dict) -> tuple[Any, Any]:
     """Return ``(model, tokenizer)`` for a spec (see the module docstring), model in eval mode.
 
     The dtype is always passed explicitly (transformers 5 would otherwise pick the checkpoint's,

@@ -23,9 +23,12 @@ token in float32), so identical token sequences are then given ONE value: that o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .decoder import decode
 from .kernel import sample_tokens
@@ -71,9 +74,9 @@ def _check_request(prompt_ids, **counts) -> None:
 
 
 def sample_responses(
-    model,
-    tokenizer,
-    prompt_ids,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompt_ids: Sequence[int],
     num_samples: int,
     max_new_tokens: int,
     seed: int,
