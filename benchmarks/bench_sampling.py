@@ -1,5 +1,5 @@
-"""Throughput of exact sampling: plain ``model.generate``, today's sampler (git HEAD 1861cb8, frozen
-in ``baseline_sampling_head.py``) and ``bonkl.lm.sampling.sample_responses``, side by side.
+"""Throughput of exact sampling: plain ``model.generate``, the sampler of commit 1861cb8 (read from
+git history) and ``bonkl.lm.sampling.sample_responses``, side by side.
 
 All three draw the same number of samples for the same chat-formatted prompts from the embedded
 default model (SmolLM2-135M-Instruct, float32, fetched into resources/models/ if absent), in one
@@ -20,8 +20,10 @@ what prompt-lookup speculation would keep on the samples drawn.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,23 @@ from bonkl.lm import attention, decoder, kernel, sampling
 from bonkl.lm.load import EMBEDDED_FILE, fetch_embedded_model, load_model
 from bonkl.lm.prompts import chat_prompt_ids
 
-sys.path.insert(0, str(Path(__file__).parent))
-import baseline_sampling_head as head  # noqa: E402  (today's sampler, frozen)
+BASELINE = "1861cb85d7e3ea7c37af4452b5e81dbc006c724e"  # the sampler before the speed work (issue 9)
+
+
+def baseline_sampler():
+    """The module ``bonkl/lm/sampling.py`` as of ``BASELINE``, from this checkout's git history."""
+    source = subprocess.run(
+        ["git", "show", f"{BASELINE}:src/bonkl/lm/sampling.py"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+    )
+    if source.returncode:
+        sys.exit(f"bench_sampling needs the git history of commit {BASELINE[:7]}: {source.stderr.strip()}")
+    module = types.ModuleType("baseline_sampling")
+    exec(compile(source.stdout, f"{BASELINE[:7]}:src/bonkl/lm/sampling.py", "exec"), module.__dict__)
+    return module
+
 
 CASES = (
     ("short: alpaca P1", "config/prompts/alpaca.yaml", "P1", "short_tokens"),
@@ -235,6 +252,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    head = baseline_sampler()  # before the model: a checkout without the history stops here
 
     path = Path(args.model_dir) / EMBEDDED_FILE
     if not path.is_file():
