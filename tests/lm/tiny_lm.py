@@ -20,6 +20,19 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<bot>{% endif %}"
 )
 TRAPS = {"do_sample": True, "top_k": 2, "top_p": 0.5, "repetition_penalty": 1.5, "min_length": 3, "temperature": 0.5}
+# Both tiny models' shape and special tokens.
+SHAPE = {
+    "vocab_size": len(TOKENS),
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 64,
+    "eos_token_id": 0,
+    "pad_token_id": 0,
+    "bos_token_id": None,
+}
 EMBEDDED = Path(__file__).resolve().parents[2] / "resources" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -37,28 +50,23 @@ def build_tokenizer():
     return tokenizer
 
 
+def _widened(model):
+    """float32, eval mode, matrices drawn from N(0, 0.5^2): the default initializer_range 0.02 would
+    give near-uniform next-token distributions."""
+    model = model.float().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(0.0, 0.5)
+    return model
+
+
 def build_model(seed: int = 1, scale: float = 1.0):
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(TOKENS),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-        eos_token_id=0,
-        pad_token_id=0,
-        bos_token_id=None,
-        tie_word_embeddings=False,
-    )
-    model = LlamaForCausalLM(config).float().eval()
+    model = _widened(LlamaForCausalLM(LlamaConfig(**SHAPE, tie_word_embeddings=False)))
     with torch.no_grad():
-        for p in model.parameters():  # initializer_range 0.02 would give near-uniform outputs
-            if p.dim() == 2:
-                p.normal_(0.0, 0.5)
         model.lm_head.weight.mul_(scale)
     model.generation_config = GenerationConfig(eos_token_id=0, pad_token_id=0, **TRAPS)
     return model
@@ -70,25 +78,11 @@ def build_gemma2(seed: int = 1, sliding_window: int = 32):
 
     torch.manual_seed(seed)
     config = Gemma2Config(
-        vocab_size=len(TOKENS),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        **SHAPE,
         head_dim=4,
-        max_position_embeddings=64,
         sliding_window=sliding_window,
         final_logit_softcapping=3.0,
         attn_logit_softcapping=5.0,
-        eos_token_id=0,
-        pad_token_id=0,
-        bos_token_id=None,
         attn_implementation="eager",
     )
-    model = Gemma2ForCausalLM(config).float().eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() == 2:
-                p.normal_(0.0, 0.5)
-    return model
+    return _widened(Gemma2ForCausalLM(config))
