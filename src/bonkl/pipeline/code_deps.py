@@ -85,7 +85,7 @@ def shown(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
-def _closure(start: Iterable[Path], data: Iterable[str], package: Path) -> list[str]:
+def _closure(start: Iterable[Path], data: Iterable[str], package: Path) -> list[Path]:
     """``start`` and every package file it imports, transitively, then the data files."""
     todo, seen = list(start), set()
     while todo:
@@ -96,17 +96,21 @@ def _closure(start: Iterable[Path], data: Iterable[str], package: Path) -> list[
             raise ValueError(f"package_code: {path} is not a file of {package.name}")
         seen.add(path)
         todo += imported_files(path, package)
-    files = sorted(seen - {package / "__init__.py"}) + [package / name for name in data]
-    return [shown(p) for p in files]
+    return sorted(seen - {package / "__init__.py"}) + [package / name for name in data]
+
+
+def package_files(*modules: str, package: Path = PACKAGE_DIR) -> list[Path]:
+    """The modules of ``package`` (paths like ``"kl.py"``) and every module they import from it."""
+    return _closure([package / name for name in modules], (), package)
 
 
 def package_code(*modules: str, data: Iterable[str] = (), package: Path = PACKAGE_DIR) -> list[str]:
     """The files of ``package`` (paths like ``"kl.py"``, ``"plotting/closed_form.py"``) that a rule
     uses, with every module they import from the package, and its data files (``data``)."""
-    return _closure([package / name for name in modules], data, package)
+    return [shown(p) for p in _closure([package / name for name in modules], data, package)]
 
 
 def script_code(script: Path, data: Iterable[str] = (), package: Path = PACKAGE_DIR) -> list[str]:
     """What a rule running ``script`` depends on in ``package``: derived from the script itself,
     so a rule cannot forget a module its script uses."""
-    return _closure(imported_files(script, package), data, package)
+    return [shown(p) for p in _closure(imported_files(script, package), data, package)]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path, write_text
+from .code_deps import package_files
 from .keys import sequence_keys
 
 SAMPLE_COLUMNS = ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
@@ -65,16 +66,9 @@ def code_fingerprint() -> str:
     """A hash of the sampler's code: SAMPLER_CODE and every package module it imports."""
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sampler_files(package):
+    for path in package_files(*SAMPLER_CODE, package=package):
         digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def sampler_files(package: Path) -> list[Path]:
-    """SAMPLER_CODE and the package modules they import, at any depth."""
-    from .code_deps import package_code
-
-    return [Path(f).resolve() for f in package_code(*SAMPLER_CODE, package=package)]
 
 
 def sampling_manifest(
