@@ -84,9 +84,12 @@ def test_enumeration_is_a_distribution(setup):
 
 
 def test_frame_layout(big):
-    assert list(big.columns) == ["sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
+    columns = ["sample_index", "token_ids", "text", "logprob", "sampler_logprob", "num_tokens", "finished"]
+    assert list(big.columns) == columns
     assert big["sample_index"].dtype == np.int64 and big["num_tokens"].dtype == np.int64
     assert big["logprob"].dtype == np.float64 and big["finished"].dtype == bool
+    # No processor: the sampler's distribution is the model's, to the bit.
+    assert np.array_equal(big["sampler_logprob"].to_numpy().view(np.int64), big["logprob"].to_numpy().view(np.int64))
     assert (big["sample_index"].to_numpy() == np.arange(NUM)).all()
     assert (big["num_tokens"] == big["token_ids"].map(len)).all()
     ends = big["token_ids"].map(lambda s: s[-1] == 0)

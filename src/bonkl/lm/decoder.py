@@ -7,7 +7,8 @@
   masked and it gets its own position ids. Columns no row needs any more are trimmed from the
   left. Once no sample is left, ended rows idle until a quarter of the batch does, then the live
   rows are copied out;
-* tokens are drawn by ``bonkl.lm.kernel.sample_tokens`` at uniforms that belong to the sample, not
+* tokens are drawn by ``bonkl.lm.kernel.draw_tokens`` (from the logits as the sampler's settings
+  process them; each row sums both log pi and log q) at uniforms that belong to the sample, not
   to the batch, so another batch size draws the same samples except where float rounding in the
   logits (about 1e-8 in the CDF, as matrix products of another shape round differently) moves a
   draw across a CDF boundary. Such boundaries lie ~1e-7 apart in the vocabulary's long tail: on
@@ -26,7 +27,8 @@ from transformers import DynamicCache
 
 from .attention import ATTENTION
 from .cache import BufferCache
-from .kernel import sample_tokens, sample_uniforms
+from .kernel import draw_tokens, sample_uniforms
+from .processors import SamplerSettings
 
 
 def cache_kwarg(model) -> str:
@@ -38,11 +40,12 @@ class Decoder:
     """The rows being decoded and the KV cache they share.
 
     Row ``r``'s generated columns are the cache columns ``pad[r]:`` (of ``length``); its next
-    token sits at position ``prompt_len + length - pad[r]``.
+    token sits at position ``prompt_len + length - pad[r]``. ``lp`` and ``sampler_lp`` sum each
+    row's log-probabilities under the model (pi) and under the sampler's distribution (q).
     """
 
-    def __init__(self, model, prompt_ids, max_new_tokens: int, eos: list[int], seed: int):
-        self.model, self.seed = model, seed
+    def __init__(self, model, prompt_ids, max_new_tokens: int, eos: list[int], seed: int, sampler: SamplerSettings):
+        self.model, self.seed, self.sampler = model, seed, sampler
         self.cache_kwarg = cache_kwarg(model)
         self.device = model.device
         self.max_new = max_new_tokens
@@ -66,12 +69,11 @@ class Decoder:
         """Uniform streams and first tokens (from the shared prompt logits) for new samples."""
         streams = [sample_uniforms(self.seed, i, self.max_new) for i in indices]
         u = torch.tensor(np.stack(streams), device=self.device)
-        tokens, logprobs = sample_tokens(self.first_logits.expand(len(indices), -1), u[:, 0])
-        return u, tokens, logprobs
+        return u, *draw_tokens(self.first_logits.expand(len(indices), -1), u[:, 0], self.sampler)
 
-    def start(self, ids, u, tokens, logprobs):
+    def start(self, ids, u, tokens, logprobs, sampler_logprobs):
         """The first batch: no generated columns yet."""
-        self.ids, self.u, self.lp = ids, u, logprobs
+        self.ids, self.u, self.lp, self.sampler_lp = ids, u, logprobs, sampler_logprobs
         self.tokens = torch.zeros(len(ids), self.max_new, dtype=torch.long, device=self.device)
         self.tokens[:, 0] = tokens
         self.count = torch.ones(len(ids), dtype=torch.long, device=self.device)
@@ -100,17 +102,21 @@ class Decoder:
         finally:
             self.model.config._attn_implementation = attention
         self.length += 1
-        tokens, logprobs = sample_tokens(out.logits[:, -1].float(), self.u[arange, self.count])
+        tokens, logprobs, sampler_logprobs = draw_tokens(
+            out.logits[:, -1].float(), self.u[arange, self.count], self.sampler
+        )
         self.tokens[arange, self.count] = tokens
         self.lp += logprobs
+        self.sampler_lp += sampler_logprobs
         self.count += 1
         ended = (torch.isin(tokens, self.eos) | (self.count == self.max_new)) & self.live
         self.count.masked_fill_(~self.live, 1)  # idle rows: keep their indices in range
         return ended
 
-    def refill(self, slots, ids, u, tokens, logprobs):
+    def refill(self, slots, ids, u, tokens, logprobs, sampler_logprobs):
         """Put new samples into ``slots``: every column so far masked, the prompt shared."""
         self.ids[slots], self.u[slots], self.lp[slots] = ids, u, logprobs
+        self.sampler_lp[slots] = sampler_logprobs
         self.tokens[slots, 0] = tokens
         self.count[slots] = 1
         self.pad[slots] = self.length
@@ -126,7 +132,7 @@ class Decoder:
         if idle and 4 * idle >= self.rows:
             rows = self.live.nonzero().squeeze(1)
             self.cache.batch_select_indices(rows)
-            for name in ("ids", "u", "lp", "tokens", "count", "pad", "live"):
+            for name in ("ids", "u", "lp", "sampler_lp", "tokens", "count", "pad", "live"):
                 setattr(self, name, getattr(self, name)[rows])
             self.rows = len(rows)
 
@@ -140,7 +146,8 @@ class Decoder:
             self.length -= trim
 
 
-Done = Callable[[int, list[int], float, bool], None]  # (sample index, tokens, logprob, finished)
+# (sample index, tokens, logprob under pi, logprob under the sampler's q, finished)
+Done = Callable[[int, list[int], float, float, bool], None]
 
 
 class _Queue:
@@ -158,29 +165,42 @@ class _Queue:
         while len(taken) < wanted and self.next < self.num_samples:
             ids = list(range(self.next, min(self.num_samples, self.next + wanted - len(taken))))
             self.next = ids[-1] + 1
-            u, tokens, logprobs = self.decoder.first_tokens(ids)
-            for j, (i, token, logprob) in enumerate(zip(ids, tokens.tolist(), logprobs.tolist())):
+            u, tokens, logprobs, sampler_logprobs = self.decoder.first_tokens(ids)
+            firsts = zip(ids, tokens.tolist(), logprobs.tolist(), sampler_logprobs.tolist())
+            for j, (i, token, logprob, sampler_logprob) in enumerate(firsts):
                 if token in self.eos or self.decoder.max_new == 1:
-                    self.done(i, [token], logprob, token in self.eos)
+                    self.done(i, [token], logprob, sampler_logprob, token in self.eos)
                 else:
-                    taken.append((i, u[j], token, logprob))
+                    taken.append((i, u[j], token, logprob, sampler_logprob))
         if not taken:
             return None
-        ids, u, tokens, logprobs = zip(*taken)
+        ids, u, tokens, logprobs, sampler_logprobs = zip(*taken)
         device = self.decoder.device
         return (
             torch.tensor(ids, device=device),
             torch.stack(u),
             torch.tensor(tokens, device=device),
             torch.tensor(logprobs, dtype=torch.float64, device=device),
+            torch.tensor(sampler_logprobs, dtype=torch.float64, device=device),  # its own tensor: summed apart
         )
 
 
-def decode(model, prompt_ids, num_samples, max_new_tokens, seed, batch_size, eos, done: Done) -> None:
-    """Draw samples ``0 .. num_samples-1`` of ``prompt_ids``, calling ``done`` once per sample as it
-    ends (in no particular order). ``batch_size`` rows are decoded at once."""
+def decode(
+    model,
+    prompt_ids,
+    num_samples,
+    max_new_tokens,
+    seed,
+    batch_size,
+    eos,
+    done: Done,
+    sampler: SamplerSettings | None = None,
+) -> None:
+    """Draw samples ``0 .. num_samples-1`` of ``prompt_ids`` with the sampler's settings (default:
+    from the model itself), calling ``done`` once per sample as it ends (in no particular order).
+    ``batch_size`` rows are decoded at once."""
     eos_set = set(eos)
-    decoder = Decoder(model, prompt_ids, max_new_tokens, eos, seed)
+    decoder = Decoder(model, prompt_ids, max_new_tokens, eos, seed, sampler or SamplerSettings())
     queue = _Queue(decoder, num_samples, eos_set, done)
     new = queue.take(batch_size)
     if new is not None:
@@ -192,7 +212,8 @@ def decode(model, prompt_ids, num_samples, max_new_tokens, seed, batch_size, eos
         slots = ended.nonzero().squeeze(1)
         for slot in slots.tolist():
             tokens = decoder.tokens[slot, : int(decoder.count[slot])].tolist()
-            done(int(decoder.ids[slot]), tokens, float(decoder.lp[slot]), tokens[-1] in eos_set)
+            logprobs = float(decoder.lp[slot]), float(decoder.sampler_lp[slot])
+            done(int(decoder.ids[slot]), tokens, *logprobs, tokens[-1] in eos_set)
         new = queue.take(len(slots))
         filled = 0 if new is None else len(new[0])
         if filled:
