@@ -8,6 +8,7 @@ import json
 import shutil
 import signal
 import time
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -110,11 +111,20 @@ def test_corrupt_shard_is_reported_and_redrawn(tiny_model, reference_pool, tmp_p
     assert f"{JOB['shard_size']:09d}.parquet is corrupt or truncated" in capfd.readouterr().err
 
 
+SAMPLER_CHANGES = {"temperature": {"temperature": 0.7}, "top_k": {"top_k": 3}, "top_p": {"top_p": 0.9}}
+
+
 @pytest.mark.parametrize(
-    "change", [{"num_samples": 24}, {"num_samples": 48}, {"seed": 4}, {"max_new_tokens": 6}, {"shard_size": 4}]
+    "change",
+    [{"num_samples": 24}, {"num_samples": 48}, {"seed": 4}, {"max_new_tokens": 6}, {"shard_size": 4}]
+    + [{"sampler": setting} for setting in sorted(SAMPLER_CHANGES)],
 )
 def test_changed_settings_after_a_kill_give_the_new_pool(tiny_model, reference_pool, tmp_path, change):
     """Shards left by a run with other settings are never mixed into the new pool."""
+    from bonkl.lm.processors import SamplerSettings
+
+    if "sampler" in change:
+        change = {"sampler": SamplerSettings(**SAMPLER_CHANGES[change["sampler"]])}
     out = tmp_path / "P1.parquet"
     interrupted(reference_pool, out, shards=4)
     pool = run_sampling_here(tiny_model, out, **change)
@@ -122,6 +132,11 @@ def test_changed_settings_after_a_kill_give_the_new_pool(tiny_model, reference_p
     run_sampling_here(tiny_model, fresh, **change)
     assert len(pool) == change.get("num_samples", JOB["num_samples"])
     same_pool(out, fresh)
+    if "sampler" in change:
+        from bonkl.pipeline.sample_step import read_manifest
+
+        assert read_manifest(out)["sampler"] == asdict(change["sampler"])
+        assert (pool["sampler_logprob"] != pool["logprob"]).all()
 
 
 def test_batch_size_does_not_invalidate_shards(tiny_model, reference_pool, tmp_path, capfd, monkeypatch):

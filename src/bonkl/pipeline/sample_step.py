@@ -3,12 +3,12 @@
 Each shard has its own seed derived from ``(seed, prompt set, prompt id, shard)``, so the pool is the
 same whether the job ran in one go or was killed and resumed; finished shards are kept and not
 redrawn. A manifest records everything the draws depend on (the model spec and a fingerprint of its
-files, the prompt, the sampling settings, the pool size and a hash of the sampler's code; not the
-batch size, which changes draws only by float rounding at CDF boundaries, not their distribution):
-shards drawn under another manifest are discarded. Every shard is checked when read (columns, row
-count, sample indices, log-probabilities): a corrupt or truncated one is reported and drawn again.
-A lock makes concurrent runs of one job take turns, and a run that finds the finished pool with its
-own manifest reuses it.
+files, the prompt, the sampling settings with the sampler's temperature, top-k, top-p and min-p, the
+pool size and a hash of the sampler's code; not the batch size, which changes draws only by float
+rounding at CDF boundaries, not their distribution): shards drawn under another manifest are
+discarded. Every shard is checked when read (columns, row count, sample indices, both
+log-probabilities): a corrupt or truncated one is reported and drawn again. A lock makes concurrent
+runs of one job take turns, and a run that finds the finished pool with its own manifest reuses it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import os
 import shutil
 import sys
 import zlib
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,7 +30,22 @@ from .atomic import atomic_path, write_text
 from .code_deps import package_files
 from .keys import sequence_keys
 
-SAMPLE_COLUMNS = ["prompt_id", "sample_index", "token_ids", "text", "logprob", "num_tokens", "finished"]
+if TYPE_CHECKING:  # the estimate step reads pools through this module without torch
+    from ..lm.processors import SamplerSettings
+
+# logprob: under the model (pi); sampler_logprob: under the distribution drawn from (q), equal to
+# logprob when no sampler setting is on.
+SAMPLE_COLUMNS = [
+    "prompt_id",
+    "sample_index",
+    "token_ids",
+    "text",
+    "logprob",
+    "sampler_logprob",
+    "num_tokens",
+    "finished",
+]
+LOGPROB_COLUMNS = ("logprob", "sampler_logprob")
 SHARD_COLUMNS = SAMPLE_COLUMNS[1:]
 MANIFEST_KEY = b"bonkl.sample_manifest"
 # The modules the draws depend on (paths relative to the package); code_fingerprint follows
@@ -42,14 +59,14 @@ def shard_seed(seed: int, prompt_key: str, shard: int) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
-def canonical_logprob(samples: pd.DataFrame) -> pd.Series:
+def canonical_logprob(samples: pd.DataFrame, column: str = "logprob") -> pd.Series:
     """One log-probability per distinct token sequence: that of its first draw.
 
     Incremental decoding in different batches can differ in the last bits; the pool must not
     split one outcome into two.
     """
     keys = sequence_keys(samples)
-    return samples.groupby(keys, sort=False)["logprob"].transform("first")
+    return samples.groupby(keys, sort=False)[column].transform("first")
 
 
 def model_fingerprint(model_spec: dict) -> list:
@@ -80,8 +97,13 @@ def sampling_manifest(
     max_new_tokens: int,
     seed: int,
     shard_size: int,
+    sampler: SamplerSettings | None = None,
 ) -> dict:
     """Everything a pool depends on (see the module docstring)."""
+    from ..lm.processors import SamplerSettings
+
+    if sampler is not None and not isinstance(sampler, SamplerSettings):
+        raise TypeError(f"sampler must be a SamplerSettings, got {type(sampler).__name__}")
     return {
         "model": model_spec,
         "model_files": model_fingerprint(model_spec),
@@ -92,6 +114,7 @@ def sampling_manifest(
         "max_new_tokens": int(max_new_tokens),
         "seed": int(seed),
         "shard_size": int(shard_size),
+        "sampler": asdict(sampler or SamplerSettings()),
         "sampler_code": code_fingerprint(),
     }
 
@@ -116,9 +139,10 @@ def _shard_problem(frame: pd.DataFrame, start: int, count: int) -> str | None:
         return f"{len(frame)} rows, expected {count}"
     if not np.array_equal(frame["sample_index"].to_numpy(), np.arange(start, start + count)):
         return f"sample_index is not {start}..{start + count - 1}"
-    logprob = frame["logprob"].to_numpy(np.float64)
-    if not np.all(np.isfinite(logprob) & (logprob <= 0)):
-        return "a log-probability is missing, infinite or positive"
+    for column in LOGPROB_COLUMNS:
+        logprob = frame[column].to_numpy(np.float64)
+        if not np.all(np.isfinite(logprob) & (logprob <= 0)):
+            return f"a value of {column} is missing, infinite or positive"
     if not np.array_equal(frame["num_tokens"].to_numpy(), frame["token_ids"].map(len).to_numpy()):
         return "num_tokens does not match token_ids"
     return None
@@ -182,8 +206,10 @@ def run_sampling(
     batch_size: int,
     shard_size: int,
     progress: bool = True,
+    sampler: SamplerSettings | None = None,
 ) -> pd.DataFrame:
-    """Draw ``num_samples`` responses to ``prompt`` and write them to ``out_path`` (Parquet)."""
+    """Draw ``num_samples`` responses to ``prompt`` and write them to ``out_path`` (Parquet), with
+    the sampler's settings (default: from the model itself; see ``bonkl.lm.processors``)."""
     from filelock import FileLock
 
     out_path = Path(out_path)
@@ -196,6 +222,7 @@ def run_sampling(
         max_new_tokens=max_new_tokens,
         seed=seed,
         shard_size=shard_size,
+        sampler=sampler,
     )
     with FileLock(str(out_path.with_name(f".{out_path.name}.lock"))):  # concurrent runs take turns
         if out_path.is_file() and read_manifest(out_path) == manifest:
@@ -209,6 +236,7 @@ def _draw(
     manifest: dict, prompt: dict, prompt_key: str, out_path: Path, batch_size: int, progress: bool
 ) -> pd.DataFrame:
     from ..lm.load import load_model
+    from ..lm.processors import SamplerSettings
     from ..lm.prompts import chat_prompt_ids
     from ..lm.sampling import sample_responses
 
@@ -240,6 +268,7 @@ def _draw(
                 shard_seed(manifest["seed"], prompt_key, start // shard_size),
                 batch_size,
                 progress=progress,
+                sampler=SamplerSettings(**manifest["sampler"]),
             )
             frame["sample_index"] = frame["sample_index"] + start
             with atomic_path(path) as partial:
@@ -251,7 +280,8 @@ def _draw(
         raise RuntimeError(f"a shard in {shard_dir} could not be read back after it was written")
     samples = pd.concat(frames, ignore_index=True)
     samples["token_ids"] = samples["token_ids"].map(lambda ids: [int(i) for i in ids])
-    samples["logprob"] = canonical_logprob(samples).astype(np.float64)
+    for column in LOGPROB_COLUMNS:
+        samples[column] = canonical_logprob(samples, column).astype(np.float64)
     samples.insert(0, "prompt_id", prompt["id"])
     samples = samples[SAMPLE_COLUMNS]
     _write_pool(samples, out_path, manifest)
