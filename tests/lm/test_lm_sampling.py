@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from scipy import stats
+from exact import chisquare_pvalue, enumerate_outcomes
 from tiny_lm import build_gemma2, build_tokenizer
 
 from bonkl.lm.prompts import chat_prompt_ids
@@ -19,38 +19,6 @@ from bonkl.lm.sampling import (
 
 MAX_NEW = 4
 NUM = 20_000
-
-
-def enumerate_outcomes(model, prompt_ids, max_new, eos):
-    """Every outcome (ended by EOS, or cut at ``max_new``) with its exact log-probability, from
-    full forward passes over prompt + prefix (no cache), in float64."""
-    outcomes = {}
-
-    def expand(prefix, logprob):
-        with torch.inference_mode():
-            logits = model(input_ids=torch.tensor([prompt_ids + prefix]), use_cache=False).logits
-        logp = torch.log_softmax(logits[0, -1].double(), dim=-1).tolist()
-        for token, lp in enumerate(logp):
-            seq = prefix + [token]
-            if token in eos or len(seq) == max_new:
-                outcomes[tuple(seq)] = logprob + lp
-            else:
-                expand(seq, logprob + lp)
-
-    expand([], 0.0)
-    return outcomes
-
-
-def chisquare_pvalue(observed: dict, logprobs: dict, total: int) -> float:
-    """Pearson chi-square over all outcomes; bins expected < 5 are merged into one."""
-    keys = sorted(logprobs, key=logprobs.get)
-    expected = np.array([np.exp(logprobs[k]) for k in keys]) * total
-    counts = np.array([observed.get(k, 0) for k in keys], dtype=float)
-    small = expected < 5
-    exp_bins = np.append(expected[~small], expected[small].sum())
-    obs_bins = np.append(counts[~small], counts[small].sum())
-    exp_bins *= obs_bins.sum() / exp_bins.sum()
-    return stats.chisquare(obs_bins, exp_bins).pvalue
 
 
 @pytest.fixture(scope="module")
