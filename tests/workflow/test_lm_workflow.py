@@ -40,12 +40,14 @@ def test_samples_table_has_the_promised_columns(built):
         "token_ids",
         "text",
         "logprob",
+        "sampler_logprob",
         "num_tokens",
         "finished",
     ]
     assert len(samples) == LM["sampling"]["num_samples"]
     assert samples["sample_index"].tolist() == list(range(len(samples)))
     assert samples["logprob"].dtype == np.float64 and (samples["logprob"] <= 0).all()
+    assert samples["sampler_logprob"].equals(samples["logprob"])  # no sampler setting: q is pi
     assert (samples["num_tokens"] == samples["token_ids"].map(len)).all()
     keys = samples["token_ids"].map(tuple)
     assert samples.groupby(keys)["logprob"].nunique().max() == 1  # one outcome, one log-probability
