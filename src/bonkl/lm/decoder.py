@@ -44,8 +44,10 @@ class Decoder:
     row's log-probabilities under the model (pi) and under the sampler's distribution (q).
     """
 
-    def __init__(self, model, prompt_ids, max_new_tokens: int, eos: list[int], seed: int, sampler: SamplerSettings):
-        self.model, self.seed, self.sampler = model, seed, sampler
+    def __init__(
+        self, model, prompt_ids, max_new_tokens: int, eos: list[int], seed: int, sampler: SamplerSettings | None = None
+    ):
+        self.model, self.seed, self.sampler = model, seed, sampler or SamplerSettings()
         self.cache_kwarg = cache_kwarg(model)
         self.device = model.device
         self.max_new = max_new_tokens
@@ -73,7 +75,8 @@ class Decoder:
 
     def start(self, ids, u, tokens, logprobs, sampler_logprobs):
         """The first batch: no generated columns yet."""
-        self.ids, self.u, self.lp, self.sampler_lp = ids, u, logprobs, sampler_logprobs
+        # A copy: without processors first_tokens returns one tensor for both, summed apart here.
+        self.ids, self.u, self.lp, self.sampler_lp = ids, u, logprobs, sampler_logprobs.clone()
         self.tokens = torch.zeros(len(ids), self.max_new, dtype=torch.long, device=self.device)
         self.tokens[:, 0] = tokens
         self.count = torch.ones(len(ids), dtype=torch.long, device=self.device)
@@ -181,7 +184,7 @@ class _Queue:
             torch.stack(u),
             torch.tensor(tokens, device=device),
             torch.tensor(logprobs, dtype=torch.float64, device=device),
-            torch.tensor(sampler_logprobs, dtype=torch.float64, device=device),  # its own tensor: summed apart
+            torch.tensor(sampler_logprobs, dtype=torch.float64, device=device),
         )
 
 
@@ -200,7 +203,7 @@ def decode(
     from the model itself), calling ``done`` once per sample as it ends (in no particular order).
     ``batch_size`` rows are decoded at once."""
     eos_set = set(eos)
-    decoder = Decoder(model, prompt_ids, max_new_tokens, eos, seed, sampler or SamplerSettings())
+    decoder = Decoder(model, prompt_ids, max_new_tokens, eos, seed, sampler)
     queue = _Queue(decoder, num_samples, eos_set, done)
     new = queue.take(batch_size)
     if new is not None:
