@@ -13,6 +13,9 @@ float64 array, one value per row. No torch needed.
 Ties (frequent for ``neg_length``) are broken where best-of-n is taken, in ``bonkl.pool``: uniformly
 at random by default, as ``argmax`` over i.i.d. draws does (``ties="logprob"`` ranks the likelier
 sample higher instead).
+
+Rewards the user brings (a Python function, a Hugging Face reward model) are described by
+``bonkl.lm.reward_spec.RewardSpec`` and called, like these, through ``reward_spec.load_reward``.
 """
 
 from __future__ import annotations
