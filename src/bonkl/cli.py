@@ -9,32 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .pool import (
-    METHODS,
-    TIES,
-    bootstrap_intervals,
-    estimator_distribution,
-    make_pool,
-    pool_estimates,
-    tilted_summary,
-)
+from .columns import describe
+from .intervals import IntervalSettings
+from .pool_table import METHODS, estimate_table
+from .pools import TIES
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 MAX_N = 1e7  # as the workflow's lm.n; the fault tests check every number is in range up to here
-ESTIMATE_COLUMNS = [
-    "prompt_id",
-    "n",
-    "num_samples",
-    "kl_bon",
-    "kl_estimator_mean",
-    "kl_estimator_tilted_min",
-    "kl_estimator_tilted_max",
-    "kl_alternate",
-    "kl_corollary_4_2_bound",
-    "expected_reward",
-    "win_rate",
-    "beyond_pool",
-]
+MAX_PANELS = 12  # prompts drawn one per panel in --figure (the average is always drawn)
 
 
 def parse_ns(text: str) -> np.ndarray:
@@ -63,86 +45,60 @@ def parse_orders(text: str) -> list[float]:
     return alphas
 
 
-def estimate_pool(
-    logprob,
-    reward,
-    key,
-    ns,
-    tilt: float,
-    *,
-    ties: str = "random",
-    method: str = "unbiased",
-    bootstrap: dict | None = None,
-    alphas=None,
-) -> pd.DataFrame:
-    """All estimator columns for one prompt's pool (the same code as the workflow's rules); with
-    ``alphas``, the Renyi (those orders and infinity), chi-square and TV columns beside their bounds."""
-    pool = make_pool(logprob, reward, key)
-    table = pool_estimates(pool, ns, ties=ties, method=method).assign(num_samples=pool.num_draws)
-    distribution = estimator_distribution(pool, ns, ties=ties, method=method)
-    table = table.merge(tilted_summary(distribution, [tilt]).drop(columns="tilt"), on="n")
-    if bootstrap:
-        table = table.merge(bootstrap_intervals(pool, ns, ties=ties, method=method, **bootstrap), on="n")
-    if alphas is not None:
-        from .pool_divergences import pool_divergences
-
-        table = table.merge(pool_divergences(pool, ns, alphas=alphas, ties=ties, method=method), on="n")
-    return table
-
-
 def estimate(args) -> int:
     from .pipeline.atomic import refuse_overwrite, table_format, write_table
+    from .pools import build_pools
     from .samples_io import read_sample_table
+    from .summary import prompt_average
 
     table_format(args.out)
+    if args.summary:
+        table_format(args.summary)
     if args.figure and Path(args.figure).suffix.lower() not in FIGURE_FORMATS:
         raise ValueError(f"--figure {args.figure}: use one of {', '.join(FIGURE_FORMATS)}")
-    refuse_overwrite([args.samples], [args.out, args.figure])
+    refuse_overwrite([args.samples], [args.out, args.figure, args.summary])
     samples = read_sample_table(
         args.samples,
         prompt_col=args.prompt_col,
         logprob_col=args.logprob_col,
         reward_col=args.reward_col,
         key_col=args.key_col,
+        group_col=args.group_col,
     )
-    groups = samples.groupby("prompt_id", sort=True)
-    sizes = groups.size()
-    if args.method == "unbiased" and (sizes < args.n.max()).any():
-        small = sizes[sizes < args.n.max()]
-        shown = ", ".join(f"{prompt!r} ({size} samples)" for prompt, size in list(small.items())[:5])
-        raise ValueError(
-            f"n = {args.n.max():g} is larger than the pool of {len(small)} prompt(s): {shown}; the "
-            "unbiased estimate needs n <= each prompt's number of samples: lower --n, draw more "
-            "samples, or use --method plugin (which past the pool size describes the pool)"
+    key = samples["sample_key"] if "sample_key" in samples else None
+    pools = build_pools(samples["prompt_id"], samples["logprob"], samples["reward"], key, ties=args.ties)
+    small = pools.sizes < args.n.max()
+    if args.method == "unbiased" and small.any() and not args.quiet:
+        shown = ", ".join(f"{p!r} ({s})" for p, s in list(zip(pools.ids[small], pools.sizes[small]))[:5])
+        print(
+            f"bonkl estimate: {int(small.sum())} prompt(s) have fewer samples than n = {args.n.max():g} "
+            f"({shown}): their rows at larger n are empty (the unbiased estimate needs n <= the pool size)",
+            file=sys.stderr,
         )
-    tables = []
-    from tqdm.auto import tqdm
-
-    for prompt_id, group in tqdm(groups, total=groups.ngroups, desc="prompts", disable=args.quiet):
-        key = group["sample_key"] if "sample_key" in group else None
-        bootstrap = {"replicates": args.bootstrap, "level": args.level, "seed": args.seed} if args.bootstrap else None
-        table = estimate_pool(
-            group["logprob"],
-            group["reward"],
-            key,
-            args.n,
-            args.tilt,
-            ties=args.ties,
-            method=args.method,
-            bootstrap=bootstrap,
-            alphas=args.divergences,
-        )
-        tables.append(table.assign(prompt_id=prompt_id))
-    result = pd.concat(tables, ignore_index=True)
-    result = result[ESTIMATE_COLUMNS + [c for c in result.columns if c not in ESTIMATE_COLUMNS]]
-    out = Path(args.out)
-    write_table(result, out)
+    intervals = IntervalSettings(args.bootstrap, args.level, args.seed) if args.bootstrap else None
+    result = estimate_table(
+        pools, args.n, method=args.method, tilt=args.tilt, intervals=intervals, alphas=args.divergences
+    )
+    if args.group_col:
+        groups = samples.groupby("prompt_id")["group"].first()
+        result.insert(1, args.group_col, groups.reindex(result["prompt_id"]).to_numpy())
+    write_table(result, args.out)
+    summary = None
+    if args.summary or args.figure:
+        summary = prompt_average(result, by=[args.group_col] if args.group_col else [], level=args.level)
+    if args.summary:
+        write_table(summary, args.summary)
     if args.figure:
         from .plotting.estimates import plot_estimates_figure
 
-        plot_estimates_figure(result, args.figure, title=f"Best-of-n KL estimates: {Path(args.samples).name}")
+        plot_estimates_figure(
+            result, args.figure, title=f"Best-of-n KL estimates: {Path(args.samples).name}", summary=summary
+        )
     if not args.quiet:
-        print(f"wrote {out} ({len(result)} rows, {groups.ngroups} prompts)")
+        if summary is not None:
+            shown = summary[[c for c in ("n", "num_prompts", "kl_estimator_mean", "kl_estimator_mean_se") if c in summary]]
+            print(shown.to_string(index=False))
+        print(f"wrote {args.out} ({len(result)} rows, {pools.ids.size} prompts)")
     return 0
 
 
@@ -202,7 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--samples", required=True, help="CSV, JSONL or Parquet file of samples")
     est.add_argument("--n", required=True, type=parse_ns, help="comma-separated n values, e.g. 1,2,4,8")
     est.add_argument("--out", required=True, help="output table: .csv, .parquet or .jsonl (by suffix)")
-    est.add_argument("--figure", help="optional figure (.png, .pdf or .svg), one panel per prompt")
+    est.add_argument(
+        "--figure",
+        help="optional figure (.png, .pdf or .svg): the prompt average, then one panel per prompt (the first "
+        f"{MAX_PANELS} prompts by id when there are more)",
+    )
+    est.add_argument(
+        "--summary",
+        help="also write the average over prompts, one row per n (and per --group-col value), with its "
+        "standard error and t interval across prompts (.csv, .parquet or .jsonl); printed unless --quiet",
+    )
+    est.add_argument("--group-col", help="a column of the samples (one value per prompt) to average within")
     est.add_argument(
         "--tilt", type=float, default=1.0, help="tilt t > 0 of the tilted min (-t) and max (+t) of eq. 25 (default 1)"
     )
@@ -226,7 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=whole_number(0),
         default=0,
         metavar="REPLICATES",
-        help="percentile bootstrap intervals from this many resamples of each pool (0: none)",
+        help="intervals for eq. 25, eq. 23, the expected reward and the win rate: a studentized bootstrap "
+        "from this many resamples of each pool (0: none; 200 is plenty), shown only where the coverage "
+        "study found it holds its level (n <= N/8, see ci_note); at least 20",
     )
     est.add_argument("--level", type=float, default=0.9, help="confidence level of the intervals (default 0.9)")
     est.add_argument("--seed", type=whole_number(0), default=0, help="seed of the bootstrap (default 0)")
@@ -241,8 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--logprob-col", default="logprob")
     est.add_argument("--reward-col", default="reward")
     est.add_argument("--key-col", default="sample_key")
-    est.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    est.add_argument("--quiet", action="store_true", help="print nothing but errors")
     est.set_defaults(func=estimate)
+    columns = commands.add_parser("columns", help="what each column of bonkl estimate's table estimates")
+    columns.set_defaults(func=lambda args: print(describe()) or 0)
     claims = commands.add_parser("claims", help="check the paper's numerical claims on random models")
     claims.add_argument("--models", type=whole_number(1), default=10_000, help="number of random models (>= 1)")
     claims.add_argument("--seed", type=whole_number(0), default=0)
@@ -271,8 +241,10 @@ def main(argv=None) -> int:
         parser.error(f"--tilt must be > 0, got {args.tilt}")
     if args.command == "estimate" and not 0 < args.level < 1:
         parser.error(f"--level must lie in (0, 1), got {args.level}")
-    if args.command == "estimate" and args.bootstrap == 1:
-        parser.error("--bootstrap needs at least 2 resamples (or 0 for none)")
+    if args.command == "estimate" and 0 < args.bootstrap < 20:
+        parser.error(f"--bootstrap needs at least 20 resamples (or 0 for none), got {args.bootstrap}")
+    if args.command == "estimate" and args.bootstrap and args.method != "unbiased":
+        parser.error("--bootstrap: intervals exist for --method unbiased only (their coverage is measured for it)")
     if args.command == "estimate" and args.method == "unbiased" and np.any(args.n != np.round(args.n)):
         shown = ", ".join(f"{n:g}" for n in args.n[args.n != np.round(args.n)])
         parser.error(

@@ -88,9 +88,9 @@ def _numbers(column: pd.Series) -> np.ndarray:
 
 
 def read_sample_table(
-    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key"
+    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key", group_col=None
 ) -> pd.DataFrame:
-    """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key]``.
+    """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key][, group]``.
 
     Raises ``ValueError`` naming the file, the column, the row and the fix: unknown format, a
     corrupt file, missing column, NaN, a positive log-probability, an empty prompt id, a missing key.
@@ -100,8 +100,9 @@ def read_sample_table(
     path = Path(path)
     if Path(path).suffix.lower() not in TABLE_FORMATS:
         raise ValueError(f"{path}: unknown format {path.suffix!r}; use one of {list(TABLE_FORMATS)}")
-    frame = read_table(path, "samples", text_cols=[prompt_col, key_col], numeric_cols=[logprob_col, reward_col])
-    named = [prompt_col, logprob_col, reward_col, key_col]
+    text_cols = [prompt_col, key_col] + ([group_col] if group_col else [])
+    frame = read_table(path, "samples", text_cols=text_cols, numeric_cols=[logprob_col, reward_col])
+    named = [prompt_col, logprob_col, reward_col, key_col] + ([group_col] if group_col else [])
     if len(set(named)) < len(named):
         raise ValueError(
             f"{path}: the prompt, logprob, reward and key columns must be four different "
@@ -114,6 +115,11 @@ def read_sample_table(
             f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
             "(choose other names with --prompt-col/--logprob-col/--reward-col)"
         )
+    if group_col:
+        wanted[group_col] = "group"
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)} (--group-col)")
     if key_col in frame.columns:
         wanted[key_col] = "sample_key"
     frame = frame[list(wanted)].rename(columns=wanted).reset_index(drop=True)
@@ -143,6 +149,14 @@ def read_sample_table(
             f"{int(np.argmax(empty))}; give every sample its prompt's id"
         )
     frame["prompt_id"] = [_as_key(v, path, prompt_col, i) for i, v in enumerate(prompt_ids)]
+    if group_col:
+        frame["group"] = [_as_key(v, path, group_col, i) for i, v in enumerate(frame["group"])]
+        spread = frame.groupby("prompt_id")["group"].nunique()
+        if (spread > 1).any():
+            raise ValueError(
+                f"{path}: column {group_col!r} must be one value per prompt; prompt "
+                f"{spread[spread > 1].index[0]!r} has {int(spread.max())}"
+            )
     if "sample_key" in frame:
         frame["sample_key"] = [_as_key(v, path, key_col, i) for i, v in enumerate(frame["sample_key"])]
     return frame

@@ -18,6 +18,8 @@ terms of one sign, accumulated in extended precision, and each difference
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._types import ArrayLike
@@ -47,25 +49,42 @@ def _subset_sizes(n, pool_size: int, largest: int, what: str) -> np.ndarray:
     return n.astype(np.int64)
 
 
-class _SubsetRatio:
-    """``R(a) = C(a, n)/C(N, n)`` and its differences, for every ``n`` of ``ns`` (rows) and pool size ``N``."""
+@dataclass(frozen=True)
+class SubsetRatio:
+    """``R(a) = C(a, n)/C(N, n)`` for ``a = 0..N``, with its logarithm to extended precision.
 
-    def __init__(self, pool_size: int, ns: np.ndarray):
-        self.ns = ns[:, None]
+    ``log R(a) = sum_{j=a+1..N} log(1 - n/j)``: terms of one sign, summed in ``numpy.longdouble``
+    and kept as a float64 value (``log_high``) plus the float64 remainder (``log_low``), so that the
+    difference of two entries keeps its digits while every array operation stays in float64.
+    """
+
+    n: int
+    value: np.ndarray  # R(a)
+    log_high: np.ndarray
+    log_low: np.ndarray
+
+    @classmethod
+    def of(cls, pool_size: int, n: int) -> SubsetRatio:
         j = np.arange(1, pool_size + 1, dtype=np.longdouble)
         with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(j > self.ns, np.log1p(-self.ns.astype(np.longdouble) / j), 0)
-        # suffix[:, a] = sum_{j=a+1..N} log(1 - n/j) = log R(a), for a >= n (a < n: R = 0)
-        self.suffix = np.concatenate(
-            (np.cumsum(terms[:, ::-1], axis=1)[:, ::-1], np.zeros((ns.size, 1), dtype=np.longdouble)), axis=1
-        )
+            terms = np.where(j > n, np.log1p(-np.longdouble(n) / j), 0)
+        total = np.concatenate((np.cumsum(terms[::-1])[::-1], [np.longdouble(0)]))
+        high = total.astype(np.float64)
+        low = (total - high).astype(np.float64)
+        below = min(int(n), pool_size + 1)
+        high[:below], low[:below] = -np.inf, 0.0
+        return cls(int(n), np.exp(high), high, low)
 
     def difference(self, low, high) -> np.ndarray:
-        """``R(high) - R(low)`` per row, for ``low <= high`` (1-D integer arrays), without cancellation."""
-        log_high = self.suffix[:, high].astype(np.float64)
-        gap = (self.suffix[:, low] - self.suffix[:, high]).astype(np.float64)  # log R(low) - log R(high)
-        out = np.where(high >= self.ns, np.exp(log_high), 0.0)
-        return np.where(low >= self.ns, out * -np.expm1(gap), out)
+        """``R(high) - R(low)`` for ``low <= high`` (integer arrays; ``R(a) = 0`` for ``a < n``,
+        negative ``a`` included), through ``expm1`` of the extended-precision log gap."""
+        low, high = np.asarray(low), np.asarray(high)
+        i, j = np.maximum(low, 0), np.maximum(high, 0)
+        with np.errstate(invalid="ignore"):
+            gap = (self.log_high.take(i) - self.log_high.take(j)) + (self.log_low.take(i) - self.log_low.take(j))
+            top = self.value.take(j)
+            out = top * -np.expm1(gap)
+        return np.where(high < self.n, 0.0, np.where(low < self.n, top, out))
 
 
 def subset_bon_weights(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
@@ -79,7 +98,7 @@ def subset_bon_weights(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
     ns = _subset_sizes(n, pool_size, pool_size, "best-of-n")
     upper = np.cumsum(counts)
     lower = upper - counts
-    return _SubsetRatio(pool_size, ns).difference(lower, upper)
+    return np.stack([SubsetRatio.of(pool_size, n).difference(lower, upper) for n in ns])
 
 
 def subset_win_rate(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
@@ -94,7 +113,10 @@ def subset_win_rate(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
     ns = _subset_sizes(n, pool_size, pool_size - 1, "the win rate (best-of-n plus one reference draw)")
     upper = np.cumsum(counts)
     lower = upper - counts
-    ratio = _SubsetRatio(pool_size, ns)
-    beaten = lower * ratio.difference(np.maximum(lower - 1, 0), upper - 1)
-    tied = counts * ratio.difference(lower, upper - 1) / 2.0
-    return np.clip(np.sum(beaten + tied, axis=1) / (pool_size - ns), 0.0, 1.0)
+    out = np.empty(ns.size)
+    for i, n in enumerate(ns):
+        ratio = SubsetRatio.of(pool_size, n)
+        beaten = lower * ratio.difference(lower - 1, upper - 1)
+        tied = counts * ratio.difference(lower, upper - 1) / 2.0
+        out[i] = np.sum(beaten + tied) / (pool_size - n)
+    return np.clip(out, 0.0, 1.0)

@@ -35,23 +35,34 @@ def tilted_mean(x: ArrayLike, t: ArrayLike, weights: ArrayLike | None = None) ->
     t = np.asarray(t, dtype=np.float64)
     if np.any(np.isnan(t)):
         raise ValueError("t must not be NaN")
-    # Weights below the smallest normal double carry nothing and overflow scipy's log-sum-exp.
-    keep = w > np.finfo(np.float64).tiny * w.max()
-    x, w = x[keep], w[keep] / w[keep].sum()
-    mean = np.sum(w * x)
-    centred = x - mean
     out = np.empty(t.shape)
     for index, tilt in np.ndenumerate(t):
-        if tilt == 0:
-            out[index] = mean
-        elif np.isinf(tilt):
-            out[index] = x.max() if tilt > 0 else x.min()
-        else:
-            scaled = tilt * centred
-            if np.max(np.abs(scaled)) < 0.5:
-                log_moment = np.log1p(np.sum(w * np.expm1(scaled)))
-            else:
-                log_moment = logsumexp(scaled, b=w)
-            # between the smallest and largest value, whatever the rounding of the log-sum-exp
-            out[index] = np.clip(mean + log_moment / tilt, x.min(), x.max())
+        out[index] = tilted_rows(x[None], w[None], float(tilt))[0]
     return out[()]
+
+
+def tilted_rows(x: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+    """Eq. 133 for each row of ``x`` with non-negative weights ``w`` (same shape ``(..., L)``, each
+    row with positive total), at one tilt ``t``: :func:`tilted_mean`, many rows at once."""
+    # Weights below the smallest normal double carry nothing and overflow scipy's log-sum-exp.
+    keep = w > np.finfo(np.float64).tiny * w.max(axis=-1, keepdims=True)
+    w = np.where(keep, w, 0.0)
+    w = w / w.sum(axis=-1, keepdims=True)
+    x = np.where(keep, x, 0.0)
+    mean = np.sum(w * x, axis=-1)
+    low = np.min(np.where(keep, x, np.inf), axis=-1)
+    high = np.max(np.where(keep, x, -np.inf), axis=-1)
+    if t == 0:
+        return mean
+    if np.isinf(t):
+        return high if t > 0 else low
+    scaled = np.where(keep, t * (x - mean[..., None]), 0.0)
+    with np.errstate(divide="ignore"):
+        small = np.max(np.abs(scaled), axis=-1) < 0.5
+        log_moment = np.where(
+            small,
+            np.log1p(np.sum(w * np.expm1(np.where(small[..., None], scaled, 0.0)), axis=-1)),
+            logsumexp(np.where(keep, scaled, -np.inf), b=w, axis=-1),
+        )
+    # between the smallest and largest value, whatever the rounding of the log-sum-exp
+    return np.clip(mean + log_moment / t, low, high)

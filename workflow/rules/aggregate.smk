@@ -1,17 +1,18 @@
-# Stage 5 (language model): tilted min/max (eq. 133) and means of all prompts in one tidy table.
+# Stage 5 (language model): every estimate table in one tidy table, and the average over the
+# prompts of each set and reward (with its t interval across prompts).
 
 
 rule aggregate:
     input:
-        estimates=LM_PLAN.estimate_files("estimates"),
-        distributions=LM_PLAN.estimate_files("distribution"),
+        estimates=LM_PLAN.estimate_files(),
         code=script_code("aggregate.py"),
     output:
-        report(paths.estimates_table(LM_NAME), category="Language model", caption="../report/lm_table.rst"),
+        table=report(paths.estimates_table(LM_NAME), category="Language model", caption="../report/lm_table.rst"),
+        summary=paths.summary_table(LM_NAME),
     log:
         f"logs/lm/{LM_NAME}/aggregate.log",
     params:
-        tilts=config["lm"]["tilts"],
         labels=LM_PLAN.labels(),
+        level=config["lm"]["estimate"]["bootstrap"]["level"],
     script:
         "../scripts/aggregate.py"

@@ -1,17 +1,18 @@
-# Stage 4 (language model): estimates of the model's best-of-n from each pool (unbiased over the
-# pool's n-subsets by default; exact sums, no Monte Carlo), with bootstrap intervals.
+# Stage 4 (language model): the estimate table of each prompt set and reward - every prompt's
+# estimates of the model's best-of-n (unbiased over the pool's n-subsets by default; exact sums),
+# with studentized-bootstrap intervals where their coverage holds. One job per set: the pools of
+# a set are estimated together (bonkl.pool_table), which saves a Python start-up per prompt.
 
 
 rule estimate:
     input:
-        samples=rules.sample.output[0],
-        rewards=rules.score.output[0],
+        samples=lambda w: LM_PLAN.sample_files(w.prompt_set),
+        rewards=lambda w: LM_PLAN.reward_files(w.prompt_set, w.reward),
         code=script_code("estimate.py"),
     output:
-        estimates=paths.estimate(LM_NAME, "estimates"),
-        distribution=paths.estimate(LM_NAME, "distribution"),
+        paths.estimate(LM_NAME),
     log:
-        f"logs/lm/{LM_NAME}/estimate/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
+        f"logs/lm/{LM_NAME}/estimate/{{prompt_set}}/{{reward}}.log",
     params:
         n=config["lm"]["n"],
         estimate=config["lm"]["estimate"],

@@ -44,8 +44,16 @@ def lm_caption(stem):
         f"(seed {sampling['seed']}, at most {sampling['max_new_tokens']} new tokens; a panel says when "
         f"fewer than 90% of its samples finished). Estimates {how}; ties broken "
         f"{'uniformly at random' if estimate['ties'] == 'random' else 'by log-probability'}. "
-        f"Curves: eq. 4, the alternate bound (eq. 23), the Corollary 4.2 upper bound with F bounded "
-        f"by the samples' own probabilities, and the mean of the estimator of eq. 25 with its tilted "
-        f"min/max (t = {config['lm']['band_tilt']}); vertical bars: {estimate['bootstrap']['level']:.0%} "
-        f"bootstrap intervals ({estimate['bootstrap']['replicates']} resamples of the pool)."
+        f"Curves: eq. 4; eq. 23 and the Corollary 4.2 bound with F bounded by the samples' own "
+        f"probabilities (both upper bounds in expectation only; open circles where Corollary 4.2 lies "
+        f"above eq. 4); the mean of the estimator of eq. 25 at the winner's reward level, with "
+        + (
+            f"its tilted means at t = -{estimate['tilt']:g}, +{estimate['tilt']:g} (eq. 133)"
+            if config["lm"]["plot"]["spread"] == "tilted"
+            else "its 5% and 95% quantiles under best-of-n"
+        )
+        + f". Vertical bars: {estimate['bootstrap']['level']:.0%} studentized-bootstrap intervals "
+        f"({estimate['bootstrap']['replicates']} resamples), only for n <= N/8, where the coverage study "
+        f"(docs/coverage.md) found they hold their level; none for eq. 25/23 where distinct answers tie. "
+        f"First panel: the average over the prompts with its t interval across prompts."
     )

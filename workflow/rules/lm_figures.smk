@@ -13,7 +13,8 @@ rule lm:
 
 rule lm_figure_data:
     input:
-        table=rules.aggregate.output[0],
+        table=rules.aggregate.output.table,
+        summary=rules.aggregate.output.summary,
         code=script_code("lm_figure_data.py"),
     output:
         paths.figure("{lm_figure}", "csv"),
@@ -21,7 +22,6 @@ rule lm_figure_data:
         "logs/lm/figures/{lm_figure}_data.log",
     params:
         spec=lambda w: config["lm"]["figures"][w.lm_figure],
-        band_tilt=config["lm"]["band_tilt"],
     script:
         "../scripts/lm_figure_data.py"
 

@@ -1,4 +1,4 @@
-"""Snakemake script for rule ``aggregate``: tilted min/max and means into one tidy table."""
+"""Snakemake script for rule ``aggregate``: one tidy table and the average over prompts."""
 
 import sys
 
@@ -10,10 +10,10 @@ from bonkl.pipeline.intermediates import one_line_errors, read_intermediate
 
 one_line_errors()
 
-table = aggregate(
-    [read_intermediate(path, ["n"]) for path in snakemake.input.estimates],
-    [read_intermediate(path, ["n"]) for path in snakemake.input.distributions],
+table, summary = aggregate(
+    [read_intermediate(path, ["prompt_id", "n"]) for path in snakemake.input.estimates],
     snakemake.params.labels,
-    snakemake.params.tilts,
+    snakemake.params.level,
 )
-write_table(table, snakemake.output[0])
+write_table(table, snakemake.output.table)
+write_table(summary, snakemake.output.summary)

@@ -7,13 +7,14 @@ sys.stderr = open(snakemake.log[0], "w")
 import pandas as pd
 
 from bonkl.pipeline.atomic import write_table
-from bonkl.plotting.estimates import plotted_table
+from bonkl.plotting.estimates import figure_table
 
 spec = snakemake.params.spec
-table = pd.read_csv(snakemake.input.table)
-chosen = table[
-    (table["prompt_set"] == spec["prompt_set"])
-    & (table["reward"] == spec["reward"])
-    & (table["tilt"] == snakemake.params.band_tilt)
-]
-write_table(plotted_table(chosen), snakemake.output[0])
+
+
+def chosen(table):
+    return table[(table["prompt_set"] == spec["prompt_set"]) & (table["reward"] == spec["reward"])]
+
+
+table = chosen(pd.read_csv(snakemake.input.table, dtype={"prompt_id": str}))
+write_table(figure_table(table, chosen(pd.read_csv(snakemake.input.summary))), snakemake.output[0])

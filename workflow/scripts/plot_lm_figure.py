@@ -7,7 +7,9 @@ sys.stderr = open(snakemake.log[0], "w")
 import pandas as pd
 
 from bonkl.plotting import save_figure
-from bonkl.plotting.estimates import plot_estimates
+from bonkl.plotting.estimates import plot_figure_table
 
-fig = plot_estimates(pd.read_csv(snakemake.input.csv), title=snakemake.params.title, **snakemake.params.options)
+fig = plot_figure_table(
+    pd.read_csv(snakemake.input.csv, dtype={"prompt_id": str}), title=snakemake.params.title, **snakemake.params.options
+)
 save_figure(fig, snakemake.output.png, snakemake.output.pdf, dpi=snakemake.params.dpi)

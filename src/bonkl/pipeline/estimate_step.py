@@ -1,11 +1,14 @@
-"""The ``score``, ``estimate`` and ``aggregate`` rules: rewards, exact pool estimators, tilted bands."""
+"""The ``score``, ``estimate`` and ``aggregate`` rules: rewards, the estimate table, the prompt average."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..pool import bootstrap_intervals, estimator_distribution, make_pool, pool_estimates, tilted_summary
+from ..intervals import IntervalSettings
+from ..pool_table import estimate_table
+from ..pools import build_pools
+from ..summary import prompt_average
 from .keys import sequence_keys
 
 
@@ -17,40 +20,39 @@ def score_samples(samples: pd.DataFrame, reward: str, reference: str | None) -> 
     return pd.DataFrame({"sample_index": samples["sample_index"].to_numpy(), "reward": values})
 
 
-def estimate_prompt(
-    samples: pd.DataFrame,
-    rewards: pd.DataFrame,
+def estimate_set(
+    samples: list[pd.DataFrame],
+    rewards: list[pd.DataFrame],
     ns,
     *,
-    ties: str = "random",
     method: str = "unbiased",
+    ties: str = "random",
+    tilt: float = 1.0,
     bootstrap: dict | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The pool's estimates of the model's best-of-n (``bonkl.pool``), with bootstrap intervals when
-    ``bootstrap`` (``replicates``, ``level``, ``seed``) is given, and the law of eq. 25 per ``n``."""
-    merged = samples.merge(rewards, on="sample_index", validate="one_to_one")
-    pool = make_pool(merged["logprob"], merged["reward"], sequence_keys(merged))
-    table = pool_estimates(pool, ns, ties=ties, method=method).assign(
+) -> pd.DataFrame:
+    """The estimate table (``bonkl.pool_table``) of every prompt of one set for one reward, with the
+    pools' own facts (samples, distinct outcomes, finished fraction) and, with ``bootstrap``
+    (``replicates``, ``level``, ``seed``), the intervals."""
+    merged = pd.concat(
+        [s.merge(r, on="sample_index", validate="one_to_one") for s, r in zip(samples, rewards)], ignore_index=True
+    )
+    pools = build_pools(merged["prompt_id"], merged["logprob"], merged["reward"], sequence_keys(merged), ties=ties)
+    intervals = IntervalSettings(**bootstrap) if bootstrap else None
+    table = estimate_table(pools, ns, method=method, tilt=tilt, intervals=intervals)
+    finished = merged.groupby("prompt_id")["finished"].mean()
+    return table.assign(
         method=method,
         ties=ties,
-        num_samples=len(merged),
-        num_outcomes=pool.key.size,
-        finished_fraction=float(merged["finished"].mean()),
+        tilt=tilt,
+        finished_fraction=finished.reindex(table["prompt_id"]).to_numpy(),
     )
-    if bootstrap:
-        intervals = bootstrap_intervals(pool, ns, ties=ties, method=method, **bootstrap)
-        table = table.merge(intervals, on="n", validate="one_to_one")
-    return table, estimator_distribution(pool, ns, ties=ties, method=method)
 
 
-def aggregate(
-    estimates: list[pd.DataFrame], distributions: list[pd.DataFrame], labels: list[dict], tilts
-) -> pd.DataFrame:
-    """One tidy table: a row per (prompt set, prompt, reward, n, tilt) with every estimator."""
-    tables = []
-    for table, distribution, label in zip(estimates, distributions, labels):
-        tilted = tilted_summary(distribution, tilts)
-        tables.append(table.merge(tilted, on="n").assign(**label))
+def aggregate(estimates: list[pd.DataFrame], labels: list[dict], level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One tidy table (a row per prompt set, prompt, reward and n) and its average over the prompts
+    of each set and reward (``bonkl.summary``)."""
+    tables = [table.assign(**label) for table, label in zip(estimates, labels)]
     result = pd.concat(tables, ignore_index=True)
-    first = list(labels[0]) + ["n", "tilt"]
-    return result[first + [c for c in result.columns if c not in first]]
+    first = ["prompt_set", "prompt_id", "reward", "n"]
+    result = result[first + [c for c in result.columns if c not in first]]
+    return result, prompt_average(result, by=["prompt_set", "reward"], level=level)

@@ -25,17 +25,23 @@ class LMPlan:
         return prompt_by_id(self.sets[prompt_set], prompt_id)
 
     def labels(self) -> list[dict]:
-        """One label per (prompt set, prompt, reward) the estimators run on."""
-        return [
-            {"prompt_set": name, "prompt_id": prompt["id"], "reward": reward}
-            for name, prompt_set in self.sets.items()
-            for prompt in prompt_set["prompts"]
-            for reward in self.lm["rewards"][name]
-        ]
+        """One label per (prompt set, reward) the estimators run on."""
+        return [{"prompt_set": name, "reward": reward} for name in self.sets for reward in self.lm["rewards"][name]]
 
-    def estimate_files(self, kind: str) -> list[str]:
-        """``kind`` is one of ``paths.ESTIMATE_KINDS``."""
-        return [paths.estimate(self.name, kind, **label) for label in self.labels()]
+    def estimate_files(self) -> list[str]:
+        """The estimate table of each (prompt set, reward), in :meth:`labels` order."""
+        return [paths.estimate(self.name, **label) for label in self.labels()]
+
+    def prompt_ids(self, prompt_set: str) -> list[str]:
+        return [prompt["id"] for prompt in self.sets[prompt_set]["prompts"]]
+
+    def sample_files(self, prompt_set: str) -> list[str]:
+        """Every prompt's pool of one set (in the set's order)."""
+        return [paths.samples(self.name, prompt_set, prompt_id) for prompt_id in self.prompt_ids(prompt_set)]
+
+    def reward_files(self, prompt_set: str, reward: str) -> list[str]:
+        """One reward of every prompt of one set (in the set's order)."""
+        return [paths.rewards(self.name, prompt_set, p, reward) for p in self.prompt_ids(prompt_set)]
 
     def figure_files(self) -> list[str]:
         """PNG, PDF and CSV of each language-model figure."""
@@ -93,8 +99,6 @@ class LMPlan:
                     f"config lm.figures.{stem}.reward {spec['reward']!r} is not computed for "
                     f"{spec['prompt_set']!r}; add it to lm.rewards.{spec['prompt_set']}"
                 )
-        if lm["band_tilt"] not in lm["tilts"]:
-            raise ValueError(f"config lm.band_tilt {lm['band_tilt']} must be one of lm.tilts {lm['tilts']}")
         self._check_n()
         self._check_model()
 

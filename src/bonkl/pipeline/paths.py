@@ -21,9 +21,6 @@ CLAIMS_MD = f"{TABLES_DIR}/claims.md"
 #: Every figure's files: the drawing (PNG, PDF) and the CSV of the numbers it plots.
 FIGURE_EXTENSIONS = ("png", "pdf", "csv")
 
-#: The two files rule ``estimate`` writes per (prompt, reward).
-ESTIMATE_KINDS = ("estimates", "distribution")
-
 
 def figure(stem: str, ext: str) -> str:
     """One file of a figure.
@@ -71,26 +68,23 @@ def rewards(
     return f"{rewards_dir(model, prompt_set, prompt_id)}/{reward}.parquet"
 
 
-def estimate(
-    model: str,
-    kind: str,
-    prompt_set: str = "{prompt_set}",
-    prompt_id: str = "{prompt_id}",
-    reward: str = "{reward}",
-) -> str:
-    """One output of rule ``estimate``; ``kind`` is one of :data:`ESTIMATE_KINDS`.
+def estimate(model: str, prompt_set: str = "{prompt_set}", reward: str = "{reward}") -> str:
+    """The estimate table of one prompt set and reward, every prompt and n (rule ``estimate``).
 
-    >>> estimate("m", "distribution", reward="chrf")
-    'results/lm/m/estimates/{prompt_set}/{prompt_id}/chrf.distribution.parquet'
+    >>> estimate("m", reward="chrf")
+    'results/lm/m/estimates/{prompt_set}/chrf.parquet'
     """
-    if kind not in ESTIMATE_KINDS:
-        raise ValueError(f"estimate kind {kind!r} is not one of {ESTIMATE_KINDS}")
-    return f"{lm_root(model)}/estimates/{prompt_set}/{prompt_id}/{reward}.{kind}.parquet"
+    return f"{lm_root(model)}/estimates/{prompt_set}/{reward}.parquet"
 
 
 def estimates_table(model: str) -> str:
     """The tidy table of every prompt's estimates (rule ``aggregate``)."""
     return f"{lm_root(model)}/tables/estimates.csv"
+
+
+def summary_table(model: str) -> str:
+    """The average over prompts of each prompt set and reward, per n (rule ``aggregate``)."""
+    return f"{lm_root(model)}/tables/summary.csv"
 
 
 def below_results(path: str) -> str:

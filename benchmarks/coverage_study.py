@@ -1,0 +1,142 @@
+"""Coverage of the pool estimates' intervals on models with known answers (writes docs/coverage.*).
+
+    python benchmarks/coverage_study.py                 # the intervals as they are (1,000 pools per cell)
+    python benchmarks/coverage_study.py --before        # also the percentile bootstrap of commit d8da788
+
+For every model of ``bonkl.coverage`` (heavy ties, rare top outcome, log-likelihood reward, high
+entropy...), pool size N in {16, 64, 256} and n: draw pools, compute each interval, count how
+often it contains the model's exact best-of-n value. ``--before`` runs the previous method (a
+percentile bootstrap over every n, eq. 25 at each answer's own mass) from git history on the same
+pools (fewer of them: it is slow) against that method's own targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from baseline import ROOT, run_with  # noqa: E402
+
+from bonkl.columns import INTERVAL_COLUMNS  # noqa: E402
+from bonkl.coverage import draw_pools, exact_values, run_study, study_models, study_ns  # noqa: E402
+from bonkl.intervals import IntervalSettings  # noqa: E402
+from bonkl.ties import tied_bon_pmf  # noqa: E402
+
+BEFORE = "d8da7882a67cf3a7b6064ba8a3425ec9d2cc41b6"
+LOW, HIGH = 0.85, 0.97  # the window a nominal 90% interval must land in
+
+# Runs inside the old package: per pool, the old percentile bootstrap (200 resamples, level 0.9).
+_OLD = """
+import sys, numpy as np, pandas as pd
+from bonkl.pool import make_pool, bootstrap_intervals
+samples = pd.read_parquet(sys.argv[1]); ns = [int(v) for v in sys.argv[2].split(",")]
+rows = []
+for prompt, part in samples.groupby("prompt_id", sort=True):
+    pool = make_pool(part["logprob"], part["reward"], part["sample_key"])
+    table = bootstrap_intervals(pool, ns, replicates=200, level=0.9, seed=0)
+    rows.append(table.assign(prompt_id=prompt))
+pd.concat(rows).to_parquet(sys.argv[3])
+"""
+
+
+def before_targets(p, reward, ns) -> dict:
+    """The old columns' own targets: eq. 25 and eq. 23 at each answer's own mass."""
+    from bonkl.estimators import kl_alternate, kl_estimator
+
+    exact = exact_values(p, reward, ns)
+    pin = tied_bon_pmf(p, reward, np.asarray(ns, dtype=np.float64))
+    exact["kl_estimator_mean"] = np.sum(pin * kl_estimator(p, np.asarray(ns, float)[:, None]), axis=1)
+    exact["kl_alternate"] = np.sum(pin * kl_alternate(p, np.asarray(ns, float)[:, None]), axis=1)
+    return exact
+
+
+def run_before(sizes, pools: int) -> pd.DataFrame:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (p, reward) in study_models().items():
+            for size in sizes:
+                ns = sorted(set(study_ns(size)) | {size - 1, size})
+                samples_path, out_path = Path(folder) / "samples.parquet", Path(folder) / "out.parquet"
+                draw_pools(p, reward, size, pools, seed=0).to_parquet(samples_path)
+                run_with(BEFORE, _OLD, str(samples_path), ",".join(map(str, ns)), str(out_path))
+                table, exact = pd.read_parquet(out_path), before_targets(p, reward, ns)
+                for j, n in enumerate(ns):
+                    part = table[table["n"] == n]
+                    for column in INTERVAL_COLUMNS:
+                        low, high = part[f"{column}_ci_low"].to_numpy(), part[f"{column}_ci_high"].to_numpy()
+                        shown = ~np.isnan(low)
+                        truth = exact[column][j]
+                        tolerance = 1e-12 * (1 + abs(truth))
+                        hit = (low[shown] - tolerance <= truth) & (truth <= high[shown] + tolerance)
+                        rows.append(
+                            {
+                                "model": name,
+                                "N": size,
+                                "n": n,
+                                "column": column,
+                                "pools": pools,
+                                "reported": int(shown.sum()),
+                                "coverage": float(hit.mean()) if shown.any() else np.nan,
+                                "mean_width": float(np.mean(high[shown] - low[shown])) if shown.any() else np.nan,
+                            }
+                        )
+                print(f"before: {name} N={size}", file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame, title: str) -> str:
+    """One line per (model, N, n), one cell per column: coverage (intervals reported / pools)."""
+    lines = [f"### {title}", "", "| model | N | n | " + " | ".join(INTERVAL_COLUMNS) + " |", "|---" * 7 + "|"]
+    for (model, size, n), part in table.groupby(["model", "N", "n"], sort=False):
+        cells = []
+        for column in INTERVAL_COLUMNS:
+            row = part[part["column"] == column].iloc[0]
+            if row["reported"] == 0:
+                cells.append(f"- (0/{row['pools']})")
+            else:
+                mark = "" if LOW <= row["coverage"] <= HIGH else " **x**"
+                cells.append(f"{row['coverage']:.3f} ({row['reported']}/{row['pools']}){mark}")
+        lines.append(f"| {model} | {size} | {n} | " + " | ".join(cells) + " |")
+    shown = table[table["reported"] > 0]
+    outside = shown[(shown["coverage"] < LOW) | (shown["coverage"] > HIGH)]
+    lines += [
+        "",
+        f"{len(shown)} cells with intervals; coverage {shown['coverage'].min():.3f} to {shown['coverage'].max():.3f}; "
+        f"{len(outside)} outside [{LOW}, {HIGH}] (marked **x**).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pools", type=int, default=1000)
+    parser.add_argument("--before-pools", type=int, default=200)
+    parser.add_argument("--sizes", default="16,64,256")
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--before", action="store_true", help="also the previous method, from git history")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "coverage"))
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    started = time.perf_counter()
+    after = run_study(sizes=sizes, pools=args.pools, settings=IntervalSettings(replicates=args.replicates))
+    after.to_csv(f"{args.out}.csv", index=False)
+    parts = [markdown(after, f"Studentized bootstrap ({args.replicates} resamples), as reported now")]
+    if args.before:
+        before = run_before(sizes, args.before_pools)
+        before.to_csv(f"{args.out}_before.csv", index=False)
+        parts.append(markdown(before, f"Before: percentile bootstrap of commit {BEFORE[:7]} (200 resamples, every n)"))
+    Path(f"{args.out}.md").write_text("\n".join(parts))
+    print(f"wrote {args.out}.md in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Confidence intervals for the pool estimates: a studentized bootstrap, only where it holds its level.
+
+Chosen by the coverage study (``benchmarks/coverage_study.py``, table in docs/coverage.md) among
+the jackknife with a normal or t interval, the percentile bootstrap and the studentized bootstrap
+(docs/MATH.md, "Intervals"). For an estimate ``U`` (a U-statistic) with closed-form jackknife
+standard error ``s`` (:mod:`bonkl.ustat`):
+
+* resample the pool's ``N`` draws with replacement ``replicates`` times (seeded per prompt, so a
+  prompt's interval does not depend on the other prompts in the file);
+* in each resample compute ``t* = (U* - theta*)/s*``, where ``theta*`` is the value the
+  resampled U-statistic is unbiased for: best-of-n under the pool's empirical distribution (the
+  plug-in), NOT ``U`` (centring on ``U`` would put back the bias the U-statistic removes);
+* the interval is ``[U - s t*_(1-a), U - s t*_(a)]``, clipped to the column's mathematical range.
+
+Reported only where the study found the level held: ``n <= N/8`` (one pool holds only ``N/n``
+independent best-of-n draws), and a jackknife error above rounding (a pool without variation
+cannot show how far the model's value may be). Eq. 25 and eq. 23 under random tie-breaking get one only when no
+two distinct answers tie (their level masses are then exact, not bounded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pools import PoolGroup
+
+MAX_FRACTION = 1 / 8  # intervals for n <= N * MAX_FRACTION
+ROUNDING = 1e-12  # a jackknife error below ROUNDING * (1 + |U|) is no variation
+MAX_ELEMENTS = 4_000_000  # resampled counts held at once (replicates x pools x outcomes)
+
+
+@dataclass(frozen=True)
+class IntervalSettings:
+    """``replicates`` resamples per pool, ``level`` the confidence level, ``seed`` the base seed."""
+
+    replicates: int = 200
+    level: float = 0.9
+    seed: int = 0
+
+    def __post_init__(self):
+        if int(self.replicates) != self.replicates or not 20 <= self.replicates <= 100_000:
+            raise ValueError(f"replicates must be a whole number in [20, 100000], got {self.replicates!r}")
+        if not 0.5 <= self.level < 1:
+            raise ValueError(f"level must lie in [0.5, 1), got {self.level!r}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}")
+
+
+def prompt_seed(seed: int, prompt_id) -> list[int]:
+    """The seed of one prompt's resamples: the base seed and a stable hash of the prompt id."""
+    digest = hashlib.blake2b(str(prompt_id).encode(), digest_size=8).digest()
+    return [int(seed), int.from_bytes(digest, "little")]
+
+
+def resample_counts(group: PoolGroup, ids, settings: IntervalSettings) -> np.ndarray:
+    """Multinomial resamples of the draw counts of ``group``'s pools (ids ``ids``): ``(replicates, P, K)``."""
+    counts = group.count
+    out = np.empty((settings.replicates,) + counts.shape)
+    for i, (prompt, row) in enumerate(zip(ids, counts)):
+        rng = np.random.default_rng(prompt_seed(settings.seed, prompt))
+        out[:, i] = rng.multinomial(group.size, row / group.size, size=settings.replicates)
+    return out
+
+
+def chunks(group: PoolGroup, settings: IntervalSettings):
+    """Row slices of ``group`` whose resampled counts fit in ``MAX_ELEMENTS``."""
+    per_row = settings.replicates * group.count.shape[1]
+    step = max(1, MAX_ELEMENTS // per_row)
+    for start in range(0, group.count.shape[0], step):
+        yield slice(start, min(start + step, group.count.shape[0]))
+
+
+def eligible(size: int, n: int) -> bool:
+    """Whether pools of ``size`` draws get intervals at ``n`` (before the check on the error)."""
+    return n <= size * MAX_FRACTION
+
+
+def studentized(
+    estimate, error, boot_estimate, boot_error, target, level: float, bounds=(-np.inf, np.inf)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Studentized-bootstrap interval per pool (``(P,)`` arrays; ``boot_*`` are ``(replicates, P)``).
+
+    ``target`` is what the resampled estimate is unbiased for (the pool's plug-in value). A
+    resample without variation contributes ``t* = 0`` when it hits the target, else an infinite
+    ``t*``. NaN (no interval) where the pool shows no variation or an end is infinite.
+    """
+    offset = boot_estimate - target
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pivot = np.where(boot_error > 0, offset / boot_error, np.sign(offset) * np.inf)
+    pivot = np.where(np.abs(offset) <= ROUNDING * (1 + np.abs(target)), np.where(boot_error > 0, pivot, 0.0), pivot)
+    pivot = np.sort(pivot, axis=0)
+    replicates = pivot.shape[0]
+    tail = (1 - level) / 2
+    low_index = max(int(np.floor((replicates + 1) * tail)) - 1, 0)
+    high_index = min(int(np.ceil((replicates + 1) * (1 - tail))) - 1, replicates - 1)
+    with np.errstate(invalid="ignore"):
+        low = estimate - error * pivot[high_index]
+        high = estimate - error * pivot[low_index]
+    ok = (error > ROUNDING * (1 + np.abs(estimate))) & np.isfinite(low) & np.isfinite(high)
+    low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan)

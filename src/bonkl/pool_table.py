@@ -1,0 +1,264 @@
+"""The estimate table: one row per prompt and ``n``, every column of :mod:`bonkl.columns`, for all
+prompts at once (the CLI and the workflow both call :func:`estimate_table`).
+
+Every KL column is a function of the winner's reward level (docs/MATH.md, "Ties and finite
+pools"): its mass ``eps`` is bounded from below by the summed probabilities of the level's
+distinct sampled answers (the answer's own probability when no two distinct answers tie, or with
+``ties="logprob"``), and the Corollary 4.2 column also bounds ``F`` from above by the answers
+ranked above. Each column is averaged over best-of-n's winner with the unbiased subset weights
+(``method="unbiased"``, ``n <= N``) or the plug-in weights (``method="plugin"``, any real ``n``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+
+from . import intervals as ci
+from . import ustat
+from .bon import kl_bon
+from .columns import INTERVAL_COLUMNS
+from .divergences import chi2_bound, renyi_bound, renyi_order, tv_bound
+from .estimators import kl_alternate, kl_estimator, kl_log_ratio
+from .pools import PoolGroup, Pools
+from .subsets import SubsetRatio
+from .tilted import tilted_rows
+
+METHODS = ("unbiased", "plugin")
+QUANTILES = (0.05, 0.95)
+KL_COLUMNS = ("kl_estimator_mean", "kl_alternate")
+EXACT_AT_ONE = (*KL_COLUMNS, "win_rate")  # 0, 0 and 1/2 at n = 1 for every pool: no interval needed
+
+
+def _level_values(group: PoolGroup, levels: ustat.Levels, n: float) -> dict[str, np.ndarray]:
+    """Per level ``(P, L)``: eq. 25, eq. 23, the Corollary 4.2 log ratio, the reward."""
+    occupied = levels.m > 0
+    mass = np.minimum(group.level_sum(group.eps), 1.0)
+    mass = np.where(occupied, mass, 1.0)  # empty levels: any valid mass, weight 0
+    above = ustat._suffix_after(np.where(occupied, mass, 0.0))
+    cdf = np.clip(1.0 - above, mass, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reward = np.where(occupied, group.level_sum(group.count * group.reward) / levels.m, 0.0)
+    return {
+        "kl_estimator_mean": kl_estimator(mass, n),
+        "kl_alternate": kl_alternate(mass, n),
+        "kl_corollary_4_2_bound": kl_log_ratio(mass, cdf, n),
+        "expected_reward": reward,
+    }
+
+
+def _quantile_rows(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
+    """The smallest value whose weighted CDF reaches ``q``, per row."""
+    order = np.argsort(values, axis=-1, kind="stable")
+    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
+    first = np.argmax(cumulative >= q * cumulative[..., -1:] * (1 - 1e-12), axis=-1)
+    return np.take_along_axis(np.take_along_axis(values, order, axis=-1), first[..., None], axis=-1)[..., 0]
+
+
+def _divergences(x: np.ndarray, weights: np.ndarray, n: float, alphas) -> dict[str, np.ndarray]:
+    """Renyi (orders ``alphas`` and infinity), chi-square and TV from the log ratio ``x`` per level."""
+    out = {}
+    positive = weights > 0
+    for alpha in [*alphas, np.inf]:
+        name = "renyi_inf" if alpha == np.inf else f"renyi_{alpha:g}"
+        if alpha == np.inf:
+            value = np.max(np.where(positive, x, -np.inf), axis=-1)
+        elif alpha == 1.0:
+            value = np.sum(weights * x, axis=-1)
+        else:
+            with np.errstate(divide="ignore"):
+                value = logsumexp(np.where(positive, (alpha - 1.0) * x, -np.inf), b=weights, axis=-1) / (alpha - 1.0)
+        out[name] = np.maximum(value, 0.0)  # a divergence; clip the weights' last-bit drift
+        out[name + "_bound"] = np.full(value.shape, renyi_bound(n, alpha))
+    out["chi2"] = np.maximum(np.sum(weights * np.expm1(x), axis=-1), 0.0)
+    out["chi2_bound"] = np.full(x.shape[:-1], chi2_bound(n))
+    out["tv"] = np.clip(np.sum(weights * -np.expm1(-np.maximum(x, 0.0)), axis=-1), 0.0, 1.0)
+    out["tv_bound"] = np.full(x.shape[:-1], tv_bound(n))
+    for name in [k for k in out if not k.endswith("_bound")]:
+        out[name + "_above_bound"] = out[name] > out[name + "_bound"] * (1 + 1e-9)
+    return out
+
+
+def _take(group: PoolGroup, rows: np.ndarray) -> PoolGroup:
+    """The pools ``rows`` of ``group``, as a group of their own."""
+    return PoolGroup(
+        size=group.size,
+        index=group.index[rows],
+        count=group.count[rows],
+        logprob=group.logprob[rows],
+        reward=group.reward[rows],
+        level=group.level[rows],
+        key=group.key[rows],
+    )
+
+
+def _mean_statistic(group, counts, per_level, n, ratio):
+    """``(U, jackknife error)`` of a per-level value, rows of ``counts`` (``(..., P, K)``)."""
+    levels = ustat.levels_of(group, counts)
+    weights = ustat.subset_weights(levels, n, ratio)
+    h = group.at_outcomes(np.broadcast_to(per_level, levels.m.shape))
+    variance = ustat.mean_jackknife_variance(group, counts, levels, h, n, weights)
+    return np.sum(weights * per_level, axis=-1), np.sqrt(np.maximum(variance, 0.0))
+
+
+def _win_statistic(group, counts, n, ratio):
+    levels = ustat.levels_of(group, counts)
+    variance = ustat.win_rate_jackknife_variance(levels, n, ratio)
+    return ustat.subset_win_rate_rows(levels, n, ratio), np.sqrt(np.maximum(variance, 0.0))
+
+
+def _intervals(group: PoolGroup, ids, values: dict, n: int, settings: ci.IntervalSettings, exact_levels):
+    """``<col>_ci_low/_ci_high`` for the pools of ``group`` at ``n`` (NaN where not available)."""
+    rows = group.count.shape[0]
+    out = {f"{c}_ci_{side}": np.full(rows, np.nan) for c in INTERVAL_COLUMNS for side in ("low", "high")}
+    if not ci.eligible(group.size, n):
+        return out
+    allowed = np.arange(rows)
+    ratio = SubsetRatio.of(group.size, n)
+    bounds = {"kl_estimator_mean": (0.0, float(kl_bon(n))), "kl_alternate": (0.0, float(np.log(n))), "win_rate": (0, 1)}
+    sub_all = _take(group, allowed)
+    for part in ci.chunks(sub_all, settings):
+        sub, keep = _take(sub_all, np.arange(part.start, part.stop)), allowed[part]
+        resampled = ci.resample_counts(sub, ids[keep], settings)
+        plugin = ustat.plugin_weights(ustat.levels_of(sub, sub.count), n)
+        for column in INTERVAL_COLUMNS:
+            if column == "win_rate":
+                estimate, error = _win_statistic(sub, sub.count, n, ratio)
+                boot, boot_error = _win_statistic(sub, resampled, n, ratio)
+                target = ustat.plugin_win_rate_rows(ustat.levels_of(sub, sub.count), n)
+            else:
+                per_level = values[column][keep]
+                estimate, error = _mean_statistic(sub, sub.count, per_level, n, ratio)
+                boot, boot_error = _mean_statistic(sub, resampled, per_level, n, ratio)
+                target = np.sum(plugin * per_level, axis=-1)
+            low, high = ci.studentized(
+                estimate, error, boot, boot_error, target, settings.level, bounds.get(column, (-np.inf, np.inf))
+            )
+            if column in KL_COLUMNS:
+                low, high = np.where(exact_levels[keep], low, np.nan), np.where(exact_levels[keep], high, np.nan)
+            out[f"{column}_ci_low"][keep], out[f"{column}_ci_high"][keep] = low, high
+    return out
+
+
+def _notes(group: PoolGroup, n: float, method: str, exact_levels: np.ndarray, found: dict) -> np.ndarray:
+    """Why a row's intervals are (partly) empty, in words."""
+    rows = group.count.shape[0]
+    if method != "unbiased":
+        return np.full(rows, "intervals only for method unbiased", dtype=object)
+    notes = [[] for _ in range(rows)]
+    if n > group.size * ci.MAX_FRACTION:
+        reason = f"n > N/{round(1 / ci.MAX_FRACTION)}: the pool holds fewer than {round(1 / ci.MAX_FRACTION)} best-of-n draws"
+        return np.full(rows, reason, dtype=object)
+    for r in range(rows):
+        if not exact_levels[r]:
+            notes[r].append("eq. 25/23: distinct answers tie in reward, their level mass is only bounded")
+        empty = [c for c in INTERVAL_COLUMNS if np.isnan(found[f"{c}_ci_low"][r])]
+        empty = [c for c in empty if (exact_levels[r] or c not in KL_COLUMNS) and not (n == 1 and c in EXACT_AT_ONE)]
+        if empty:
+            notes[r].append("no variation in the pool: " + ", ".join(empty))
+    return np.array(["; ".join(parts) for parts in notes], dtype=object)
+
+
+def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas) -> dict:
+    """Every column for the pools of one group at one ``n``."""
+    rows = group.count.shape[0]
+    out = {
+        "prompt_id": ids,
+        "n": np.full(rows, n, dtype=np.float64),
+        "num_samples": np.full(rows, group.size),
+        "num_outcomes": group.num_outcomes,
+    }
+    empty = method == "unbiased" and n > group.size
+    levels = ustat.levels_of(group, group.count)
+    if empty:  # the unbiased estimate needs n <= N: an empty row, left out of prompt averages
+        weights = np.zeros(levels.m.shape)
+    elif method == "unbiased":
+        weights = ustat.subset_weights(levels, int(n))
+    else:
+        weights = ustat.plugin_weights(levels, n)
+    values = _level_values(group, levels, n)
+    nan = np.full(rows, np.nan)
+    out["kl_bon"] = np.full(rows, float(kl_bon(n)))
+    out["kl_estimator_mean"] = np.clip(np.sum(weights * values["kl_estimator_mean"], axis=-1), 0.0, kl_bon(n))
+    if empty:
+        q = {f"kl_estimator_q{round(100 * a):02d}": nan for a in QUANTILES}
+        tilted = {"kl_estimator_tilted_min": nan, "kl_estimator_tilted_max": nan}
+    else:
+        q = {
+            f"kl_estimator_q{round(100 * a):02d}": _quantile_rows(values["kl_estimator_mean"], weights, a)
+            for a in QUANTILES
+        }
+        tilted = {
+            "kl_estimator_tilted_min": tilted_rows(values["kl_estimator_mean"], weights, -tilt),
+            "kl_estimator_tilted_max": tilted_rows(values["kl_estimator_mean"], weights, tilt),
+        }
+    out.update(q)
+    out.update(tilted)
+    out["kl_alternate"] = np.clip(np.sum(weights * values["kl_alternate"], axis=-1), 0.0, np.log(n))
+    out["kl_corollary_4_2_bound"] = np.clip(
+        np.sum(weights * values["kl_corollary_4_2_bound"], axis=-1), 0.0, out["kl_alternate"]
+    )
+    out["kl_corollary_4_2_above_kl_bon"] = out["kl_corollary_4_2_bound"] > out["kl_bon"] * (1 + 1e-12)
+    reward = np.where(group.real, group.reward, np.nan)
+    out["expected_reward"] = np.clip(
+        np.sum(weights * values["expected_reward"], axis=-1), np.nanmin(reward, axis=-1), np.nanmax(reward, axis=-1)
+    )
+    if method == "plugin":
+        out["win_rate"] = ustat.plugin_win_rate_rows(levels, n)
+    elif n + 1 <= group.size:
+        out["win_rate"] = ustat.subset_win_rate_rows(levels, int(n))
+    else:
+        out["win_rate"] = nan
+    out["beyond_pool"] = np.full(rows, n > group.size)
+    for name in ("kl_estimator_mean", "kl_alternate", "kl_corollary_4_2_bound", "expected_reward"):
+        if empty:
+            out[name] = nan
+    out["kl_corollary_4_2_above_kl_bon"] = out["kl_corollary_4_2_above_kl_bon"] & (not empty)
+    if settings is not None:
+        exact_levels = group.single_answer_levels()
+        found = (
+            _intervals(group, ids, values, int(n), settings, exact_levels)
+            if method == "unbiased" and not empty
+            else {f"{c}_ci_{s}": nan for c in INTERVAL_COLUMNS for s in ("low", "high")}
+        )
+        out.update(found)
+        out["ci_note"] = _notes(group, n, method, exact_levels, found)
+    if alphas is not None:
+        divergences = _divergences(values["kl_corollary_4_2_bound"], weights, n, alphas)
+        if empty:
+            divergences = {k: (np.zeros(rows, bool) if k.endswith("_above_bound") else nan) for k in divergences}
+        out.update(divergences)
+    return out
+
+
+def estimate_table(
+    pools: Pools,
+    ns,
+    *,
+    method: str = "unbiased",
+    tilt: float = 1.0,
+    intervals: ci.IntervalSettings | None = None,
+    alphas=None,
+) -> pd.DataFrame:
+    """One row per prompt (in ``pools.ids`` order) and ``n`` (in the given order), every column of
+    :mod:`bonkl.columns`; with ``intervals``, the studentized-bootstrap intervals and ``ci_note``;
+    with ``alphas`` (Renyi orders), the divergence columns. Rows where ``method="unbiased"`` and
+    ``n > N`` are empty (NaN): the pool is too small for an unbiased estimate there."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    ns = np.atleast_1d(np.asarray(ns, dtype=np.float64))
+    if method == "unbiased" and np.any(ns != np.round(ns)):
+        raise ValueError("n must be whole numbers for the unbiased estimate (use method 'plugin' for real n)")
+    alphas = None if alphas is None else [renyi_order(a) for a in alphas]
+    parts = []
+    for group in pools.groups:
+        ids = pools.ids[group.index]
+        for j, n in enumerate(ns):
+            part = pd.DataFrame(
+                _group_rows(group, ids, float(n), method=method, tilt=tilt, settings=intervals, alphas=alphas)
+            )
+            part["_order"] = group.index * ns.size + j
+            parts.append(part)
+    table = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)

@@ -1,0 +1,256 @@
+"""Many pools of samples as padded arrays: the layout every pool estimate is computed on.
+
+A pool is one prompt's ``N`` i.i.d. draws from the model. Identical draws (one key) are one
+*outcome*; outcomes of equal reward form a *level* (``ties="random"``), or each outcome is its own
+level (``ties="logprob"``, a strict order by reward, then log-probability, then key). Pools of the
+same size ``N`` share one :class:`PoolGroup`: arrays of shape ``(pools, outcomes)`` in increasing
+(reward, log-probability, key) order, padded with zero-count outcomes in an extra last level, so
+that every estimate is a few whole-array operations whatever the number of prompts
+(:mod:`bonkl.ustat`). Levels never straddle two pools, and sums over levels restart in each row.
+
+:func:`build_pools` checks that the draws can come from a model (docs/MATH.md, "Finite pools")
+and names the prompt and the rows of the first one that cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+TIES = ("random", "logprob")
+# Distinct outcomes' probabilities may exceed 1 by float rounding of the log-probabilities, no more.
+TOTAL_MASS_TOLERANCE = 1e-6
+# Two draws of one key must agree to this relative precision (float rounding of one sequence's log-probability).
+SAME_VALUE_TOLERANCE = 1e-6
+# exp(logprob) underflows for long sequences; the estimators are flat in eps this close to 0.
+SMALLEST_MASS = np.finfo(np.float64).tiny
+
+
+@dataclass(frozen=True)
+class PoolGroup:
+    """The pools of one size ``N``: row ``i`` is pool ``index[i]`` of the :class:`Pools`."""
+
+    size: int  # N: draws in every pool of the group
+    index: np.ndarray  # (P,) the pools' positions in Pools.ids
+    count: np.ndarray  # (P, K) draws of each outcome; 0 on padding
+    logprob: np.ndarray  # (P, K) log pi(y); 0 on padding
+    reward: np.ndarray  # (P, K); 0 on padding
+    level: np.ndarray  # (P, K) the outcome's level in its pool; padding: the last column
+    key: np.ndarray  # (P, K) object: the outcome's key; None on padding
+
+    @property
+    def width(self) -> int:
+        """Level columns: the largest pool's levels plus one for padding."""
+        return int(self.level.max()) + 1
+
+    @property
+    def real(self) -> np.ndarray:
+        """(P, K) True for an outcome of the pool, False for padding."""
+        return self.count > 0
+
+    @property
+    def eps(self) -> np.ndarray:
+        """``pi(y)`` (eq. 19), floored at the smallest positive double; 0 on padding."""
+        return np.where(self.real, np.maximum(np.exp(self.logprob), SMALLEST_MASS), 0.0)
+
+    @property
+    def num_outcomes(self) -> np.ndarray:
+        return self.real.sum(axis=-1)
+
+    def level_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of per-outcome ``values`` (``(..., P, K)``) over each level: ``(..., P, width)``."""
+        values = np.asarray(values, dtype=np.float64)
+        values = np.broadcast_to(values, values.shape[:-2] + self.count.shape)
+        width = self.width
+        rows = np.arange(int(np.prod(values.shape[:-1], dtype=np.int64)))
+        flat = (rows.reshape(values.shape[:-1])[..., None] * width + self.level).ravel()
+        return np.bincount(flat, weights=values.ravel(), minlength=rows.size * width).reshape(
+            values.shape[:-1] + (width,)
+        )
+
+    def at_outcomes(self, per_level: np.ndarray) -> np.ndarray:
+        """Per-level values (``(..., P, width)``) read at each outcome's level: ``(..., P, K)``."""
+        level = np.broadcast_to(self.level, per_level.shape[:-1] + self.level.shape[-1:])
+        return np.take_along_axis(per_level, level, axis=-1)
+
+    def single_answer_levels(self) -> np.ndarray:
+        """(P,) True where every level of the pool holds one distinct outcome (no reward ties)."""
+        per_level = self.level_sum(self.real)[:, :-1]
+        return np.all(per_level <= 1, axis=-1)
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Every prompt's pool, in prompt-id order, grouped by pool size."""
+
+    ids: np.ndarray  # (prompts,) prompt ids, sorted
+    sizes: np.ndarray  # (prompts,) N of each pool
+    groups: tuple[PoolGroup, ...]
+    ties: str
+
+    def group_of(self) -> np.ndarray:
+        """(prompts,) which group holds each prompt."""
+        out = np.empty(self.ids.size, dtype=np.int64)
+        for g, group in enumerate(self.groups):
+            out[group.index] = g
+        return out
+
+
+def _choice(value: str, allowed: tuple, name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def _rows(positions: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(r)) for r in positions[:limit])
+    return shown + (f" and {positions.size - limit} more" if positions.size > limit else "")
+
+
+def _outcomes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Distinct (prompt, key) outcomes with their draw counts; refuses one key with two values."""
+    grouped = frame.groupby(["prompt", "key"], sort=False)
+    out = grouped.agg(
+        count=("row", "size"),
+        row=("row", "first"),
+        logprob=("logprob", "first"),
+        reward=("reward", "first"),
+        low_lp=("logprob", "min"),
+        high_lp=("logprob", "max"),
+        low_r=("reward", "min"),
+        high_r=("reward", "max"),
+    ).reset_index()
+    for low, high, what in (("low_lp", "high_lp", "log-probability"), ("low_r", "high_r", "reward")):
+        spread = out[high] - out[low]
+        bad = spread > SAME_VALUE_TOLERANCE * np.maximum(1.0, out[high].abs())
+        if bad.any():
+            first = out[bad].iloc[0]
+            rows = frame.loc[(frame["prompt"] == first["prompt"]) & (frame["key"] == first["key"]), "row"]
+            raise ValueError(
+                f"prompt {first['prompt_id']!r}: identical samples (key {first['key_text']!r}, rows "
+                f"{_rows(rows.to_numpy())}) carry two {what}s, {first[low]!r} and {first[high]!r}; "
+                f"one response has one {what}: give distinct responses distinct keys"
+            )
+    return out
+
+
+def _check_total_mass(outcomes: pd.DataFrame, frame: pd.DataFrame) -> None:
+    total = np.exp(outcomes["logprob"]).groupby(outcomes["prompt"]).sum()
+    bad = total[total > 1 + TOTAL_MASS_TOLERANCE]
+    if bad.size:
+        prompt = bad.index[0]
+        rows = frame.loc[frame["prompt"] == prompt, "row"].to_numpy()
+        name = frame.loc[frame["prompt"] == prompt, "prompt_id"].iloc[0]
+        raise ValueError(
+            f"prompt {name!r} (rows {_rows(rows)}): its distinct samples' probabilities sum to "
+            f"{float(bad.iloc[0]):.6g} > 1, which no model can produce: logprob must be the natural "
+            "log-probability of the whole response under the reference (not a per-token average, "
+            "not from a tempered or top-k sampler), and identical responses must share one key"
+        )
+
+
+def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -> Pools:
+    """Group draws into pools, outcomes and levels (one row per draw in, padded arrays out).
+
+    ``prompt_id`` and ``key`` are compared as given (text stays text); without ``key``, draws with
+    equal ``(logprob, reward)`` are one outcome. Values must be finite and ``logprob <= 0``
+    (checked here too, as this is the package's entry for pools); a ``ValueError`` names the prompt
+    and rows of a pool no model can produce.
+    """
+    _choice(ties, TIES, "ties")
+    logprob = np.ravel(np.asarray(logprob, dtype=np.float64))
+    reward = np.ravel(np.asarray(reward, dtype=np.float64))
+    prompt_id = np.ravel(np.asarray(prompt_id, dtype=object))
+    lengths = {"prompt_id": prompt_id.size, "logprob": logprob.size, "reward": reward.size}
+    if key is not None:
+        key = np.ravel(np.asarray(key, dtype=object))
+        lengths["key"] = key.size
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"prompt_id, logprob, reward and key must have one entry per sample; got lengths {lengths}")
+    if logprob.size == 0:
+        raise ValueError("the pool is empty: at least one sample is needed")
+    bad = ~(np.isfinite(logprob) & np.isfinite(reward))
+    if bad.any():
+        raise ValueError(f"logprob and reward must be finite numbers; row {int(np.argmax(bad))} has NaN or infinity")
+    if np.any(logprob > 0):
+        row = int(np.argmax(logprob > 0))
+        raise ValueError(f"logprob must be a natural log-probability (<= 0); row {row} has {logprob[row]!r}")
+    if key is None:
+        key_text = pd.Series(logprob).map(repr).to_numpy(object) + "|" + pd.Series(reward).map(repr).to_numpy(object)
+    else:
+        missing = pd.isna(pd.Series(key)).to_numpy()
+        if missing.any():
+            raise ValueError(
+                f"sample key is missing at row {int(np.argmax(missing))}: give every sample a key "
+                "(an empty response is the empty string)"
+            )
+        key_text = np.array([str(k) for k in key], dtype=object)
+    prompt_code, ids = pd.factorize(pd.Series(prompt_id), sort=True)
+    key_code, keys = pd.factorize(pd.Series(key_text), sort=True)
+    frame = pd.DataFrame(
+        {
+            "prompt": prompt_code,
+            "key": key_code,
+            "row": np.arange(logprob.size),
+            "logprob": logprob,
+            "reward": reward,
+        }
+    )
+    frame["prompt_id"] = np.asarray(ids, dtype=object)[prompt_code]
+    outcomes = _outcomes(frame.assign(key_text=np.asarray(keys, dtype=object)[key_code]))
+    outcomes["prompt_id"] = np.asarray(ids, dtype=object)[outcomes["prompt"]]
+    _check_total_mass(outcomes, frame)
+    outcomes = outcomes.sort_values(["prompt", "reward", "logprob", "key"], kind="stable").reset_index(drop=True)
+    outcomes["key_text"] = np.asarray(keys, dtype=object)[outcomes["key"]]
+    return _grouped(outcomes, np.asarray(ids, dtype=object), ties)
+
+
+def _padded(values: np.ndarray, rows: np.ndarray, columns: np.ndarray, shape, fill, dtype=np.float64) -> np.ndarray:
+    out = np.full(shape, fill, dtype=dtype)
+    out[rows, columns] = values
+    return out
+
+
+def _grouped(outcomes: pd.DataFrame, ids: np.ndarray, ties: str) -> Pools:
+    """Levels per pool, then one padded :class:`PoolGroup` per pool size."""
+    prompt = outcomes["prompt"].to_numpy()
+    start = np.r_[True, prompt[1:] != prompt[:-1]]
+    if ties == "logprob":
+        new_level = np.ones(prompt.size, dtype=bool)
+    else:
+        new_level = start | np.r_[True, np.diff(outcomes["reward"].to_numpy()) > 0]
+    first = np.flatnonzero(start)[np.cumsum(start) - 1]  # each outcome's pool's first outcome
+    level_cum = np.cumsum(new_level) - 1
+    level = level_cum - level_cum[first]  # restart at 0 in each pool
+    position = np.arange(prompt.size) - first
+    sizes = outcomes.groupby("prompt")["count"].sum().to_numpy()
+    groups = []
+    for size in np.unique(sizes):
+        members = np.flatnonzero(sizes == size)
+        rows = np.isin(prompt, members)
+        row_of, column = np.searchsorted(members, prompt[rows]), position[rows]
+        shape = (members.size, int(column.max()) + 1)
+        groups.append(
+            PoolGroup(
+                size=int(size),
+                index=members,
+                count=_padded(outcomes["count"].to_numpy(np.float64)[rows], row_of, column, shape, 0.0),
+                logprob=_padded(outcomes["logprob"].to_numpy()[rows], row_of, column, shape, 0.0),
+                reward=_padded(outcomes["reward"].to_numpy()[rows], row_of, column, shape, 0.0),
+                level=_padded(level[rows], row_of, column, shape, int(level[rows].max()) + 1, np.int64),
+                key=_padded(outcomes["key_text"].to_numpy(object)[rows], row_of, column, shape, None, object),
+            )
+        )
+    return Pools(ids=ids, sizes=sizes.astype(np.int64), groups=tuple(groups), ties=ties)
+
+
+def one_pool(key, count, logprob, reward, *, ties: str = "random", prompt_id="") -> Pools:
+    """:class:`Pools` holding one pool whose distinct outcomes are already merged and ordered by
+    (reward, log-probability, key), as :func:`build_pools` leaves them (no checks)."""
+    _choice(ties, TIES, "ties")
+    outcomes = pd.DataFrame(
+        {"prompt": 0, "count": count, "logprob": logprob, "reward": reward, "key_text": np.asarray(key, dtype=object)}
+    )
+    return _grouped(outcomes, np.array([prompt_id], dtype=object), ties)
