@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 import bonkl
-from bonkl.cli import ESTIMATE_COLUMNS, main
+from bonkl.cli import main
+from bonkl.pool_table import TABLE_COLUMNS
 
 NS = [1, 2, 4, 16, 128]
 
@@ -60,7 +61,7 @@ def test_estimate_known_answers(tmp_path, fmt):
         == 0
     )
     result = pd.read_csv(out)
-    assert list(result.columns) == ESTIMATE_COLUMNS
+    assert list(result.columns) == TABLE_COLUMNS
     for prompt, p in truth.items():
         rows = result[result["prompt_id"] == prompt]
         np.testing.assert_allclose(rows["n"], NS)
@@ -87,13 +88,17 @@ def test_estimate_without_key_merges_by_logprob_and_reward(tmp_path):
     )
 
 
-def test_estimate_default_is_unbiased_and_refuses_n_past_the_pool(tmp_path, capsys):
-    frame, _ = known_model_samples()  # prompt B has 10 samples
+def test_estimate_default_is_unbiased_and_leaves_n_past_the_pool_empty(tmp_path, capsys):
+    frame, _ = known_model_samples()  # prompt A has 14 samples, B 10
     path = tmp_path / "samples.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "out.csv"
-    assert main(["estimate", "--samples", str(path), "--n", "1,4,16", "--out", str(out), "--quiet"]) == 2
-    assert "'A' (14 samples), 'B' (10 samples)" in capsys.readouterr().err and not out.exists()
+    assert main(["estimate", "--samples", str(path), "--n", "1,4,12,16", "--out", str(out)]) == 0
+    assert "2 prompt(s) have fewer samples than n = 16 ('A' (14), 'B' (10))" in capsys.readouterr().err
+    rows = pd.read_csv(out)
+    empty = rows["n"] > rows["num_samples"]
+    assert empty.sum() == 3 and rows.loc[empty, "kl_estimator_mean"].isna().all()
+    assert rows.loc[~empty, "kl_estimator_mean"].notna().all()
     assert (
         main(
             [
@@ -109,14 +114,20 @@ def test_estimate_default_is_unbiased_and_refuses_n_past_the_pool(tmp_path, caps
                 "50",
                 "--seed",
                 "3",
+                "--summary",
+                str(tmp_path / "summary.csv"),
             ]
         )
         == 0
     )
     rows = pd.read_csv(out).query("prompt_id == 'B'")
     assert rows["win_rate"].iloc[:2].between(0, 1).all() and np.isnan(rows["win_rate"].iloc[2])  # n + 1 > N
-    assert (rows["kl_estimator_mean_ci_low"] <= rows["kl_estimator_mean_ci_high"]).all()
+    shown = rows["kl_estimator_mean_ci_low"].notna()
+    assert (rows["kl_estimator_mean_ci_low"][shown] <= rows["kl_estimator_mean_ci_high"][shown]).all()
+    assert rows["ci_note"].iloc[1:].str.contains("n > N/8").all()  # n = 4, 10 > 10/8
     assert not rows["beyond_pool"].any()
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["num_prompts"].tolist() == [2, 2, 2]
 
 
 def test_estimate_other_column_names(tmp_path):

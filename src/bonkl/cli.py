@@ -96,7 +96,9 @@ def estimate(args) -> int:
         )
     if not args.quiet:
         if summary is not None:
-            shown = summary[[c for c in ("n", "num_prompts", "kl_estimator_mean", "kl_estimator_mean_se") if c in summary]]
+            shown = summary[
+                [c for c in ("n", "num_prompts", "kl_estimator_mean", "kl_estimator_mean_se") if c in summary]
+            ]
             print(shown.to_string(index=False))
         print(f"wrote {args.out} ({len(result)} rows, {pools.ids.size} prompts)")
     return 0
@@ -237,8 +239,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "estimate" and not args.tilt > 0:
-        parser.error(f"--tilt must be > 0, got {args.tilt}")
+    if args.command == "estimate" and not 0 < args.tilt < np.inf:
+        parser.error(f"--tilt must be a finite number > 0, got {args.tilt}")
     if args.command == "estimate" and not 0 < args.level < 1:
         parser.error(f"--level must lie in (0, 1), got {args.level}")
     if args.command == "estimate" and 0 < args.bootstrap < 20:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 
 from . import intervals as ci
 from . import ustat
@@ -26,8 +25,29 @@ from .subsets import SubsetRatio
 from .tilted import tilted_rows
 
 METHODS = ("unbiased", "plugin")
+#: The table's columns, in order, before the intervals (``<col>_ci_low/_ci_high``, ``ci_note``) and the
+#: divergences (:mod:`bonkl.columns` says what each is).
+TABLE_COLUMNS = [
+    "prompt_id",
+    "n",
+    "num_samples",
+    "num_outcomes",
+    "kl_bon",
+    "kl_estimator_mean",
+    "kl_estimator_q05",
+    "kl_estimator_q95",
+    "kl_estimator_tilted_min",
+    "kl_estimator_tilted_max",
+    "kl_alternate",
+    "kl_corollary_4_2_bound",
+    "kl_corollary_4_2_above_kl_bon",
+    "expected_reward",
+    "win_rate",
+    "beyond_pool",
+]
 QUANTILES = (0.05, 0.95)
 KL_COLUMNS = ("kl_estimator_mean", "kl_alternate")
+ABOVE_SLACK = 1e-12  # an estimate is above a bound by more than rounding (n = 1: both are 0)
 EXACT_AT_ONE = (*KL_COLUMNS, "win_rate")  # 0, 0 and 1/2 at n = 1 for every pool: no interval needed
 
 
@@ -56,19 +76,23 @@ def _quantile_rows(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndar
     return np.take_along_axis(np.take_along_axis(values, order, axis=-1), first[..., None], axis=-1)[..., 0]
 
 
-def _divergences(x: np.ndarray, weights: np.ndarray, n: float, alphas) -> dict[str, np.ndarray]:
-    """Renyi (orders ``alphas`` and infinity), chi-square and TV from the log ratio ``x`` per level."""
+def _divergence_name(alpha: float) -> str:
+    return "renyi_inf" if alpha == np.inf else f"renyi_{alpha:.12g}"
+
+
+def _divergences(x: np.ndarray, weights: np.ndarray, log_weights: np.ndarray, n: float, alphas) -> dict:
+    """Renyi (orders ``alphas`` and infinity), chi-square and TV from the log ratio ``x`` per level.
+
+    ``D_alpha`` is the tilted mean (eq. 133) of ``x`` at tilt ``alpha - 1``: computed around the mean,
+    it keeps its digits for orders near 1, and with the weights' logarithms it keeps the weights
+    that underflow a double (orders near 0 at huge ``n``)."""
     out = {}
-    positive = weights > 0
     for alpha in [*alphas, np.inf]:
-        name = "renyi_inf" if alpha == np.inf else f"renyi_{alpha:g}"
+        name = _divergence_name(alpha)
         if alpha == np.inf:
-            value = np.max(np.where(positive, x, -np.inf), axis=-1)
-        elif alpha == 1.0:
-            value = np.sum(weights * x, axis=-1)
+            value = np.max(np.where(np.isfinite(log_weights), x, -np.inf), axis=-1)
         else:
-            with np.errstate(divide="ignore"):
-                value = logsumexp(np.where(positive, (alpha - 1.0) * x, -np.inf), b=weights, axis=-1) / (alpha - 1.0)
+            value = tilted_rows(x, weights, alpha - 1.0, log_w=log_weights)
         out[name] = np.maximum(value, 0.0)  # a divergence; clip the weights' last-bit drift
         out[name + "_bound"] = np.full(value.shape, renyi_bound(n, alpha))
     out["chi2"] = np.maximum(np.sum(weights * np.expm1(x), axis=-1), 0.0)
@@ -76,7 +100,7 @@ def _divergences(x: np.ndarray, weights: np.ndarray, n: float, alphas) -> dict[s
     out["tv"] = np.clip(np.sum(weights * -np.expm1(-np.maximum(x, 0.0)), axis=-1), 0.0, 1.0)
     out["tv_bound"] = np.full(x.shape[:-1], tv_bound(n))
     for name in [k for k in out if not k.endswith("_bound")]:
-        out[name + "_above_bound"] = out[name] > out[name + "_bound"] * (1 + 1e-9)
+        out[name + "_above_bound"] = out[name] > out[name + "_bound"] * (1 + 1e-9) + ABOVE_SLACK
     return out
 
 
@@ -103,7 +127,7 @@ def _mean_statistic(group, counts, per_level, n, ratio):
 
 
 def _win_statistic(group, counts, n, ratio):
-    levels = ustat.levels_of(group, counts)
+    levels = ustat.levels_of(group.by_reward(), counts)
     variance = ustat.win_rate_jackknife_variance(levels, n, ratio)
     return ustat.subset_win_rate_rows(levels, n, ratio), np.sqrt(np.maximum(variance, 0.0))
 
@@ -122,11 +146,12 @@ def _intervals(group: PoolGroup, ids, values: dict, n: int, settings: ci.Interva
         sub, keep = _take(sub_all, np.arange(part.start, part.stop)), allowed[part]
         resampled = ci.resample_counts(sub, ids[keep], settings)
         plugin = ustat.plugin_weights(ustat.levels_of(sub, sub.count), n)
+        by_reward = ustat.levels_of(sub.by_reward(), sub.count)
         for column in INTERVAL_COLUMNS:
             if column == "win_rate":
                 estimate, error = _win_statistic(sub, sub.count, n, ratio)
                 boot, boot_error = _win_statistic(sub, resampled, n, ratio)
-                target = ustat.plugin_win_rate_rows(ustat.levels_of(sub, sub.count), n)
+                target = ustat.plugin_win_rate_rows(by_reward, n)
             else:
                 per_level = values[column][keep]
                 estimate, error = _mean_statistic(sub, sub.count, per_level, n, ratio)
@@ -148,8 +173,8 @@ def _notes(group: PoolGroup, n: float, method: str, exact_levels: np.ndarray, fo
         return np.full(rows, "intervals only for method unbiased", dtype=object)
     notes = [[] for _ in range(rows)]
     if n > group.size * ci.MAX_FRACTION:
-        reason = f"n > N/{round(1 / ci.MAX_FRACTION)}: the pool holds fewer than {round(1 / ci.MAX_FRACTION)} best-of-n draws"
-        return np.full(rows, reason, dtype=object)
+        blocks = round(1 / ci.MAX_FRACTION)
+        return np.full(rows, f"n > N/{blocks}: the pool holds fewer than {blocks} best-of-n draws", dtype=object)
     for r in range(rows):
         if not exact_levels[r]:
             notes[r].append("eq. 25/23: distinct answers tie in reward, their level mass is only bounded")
@@ -160,74 +185,99 @@ def _notes(group: PoolGroup, n: float, method: str, exact_levels: np.ndarray, fo
     return np.array(["; ".join(parts) for parts in notes], dtype=object)
 
 
+def _spread(values: np.ndarray, weights: np.ndarray, tilt: float, empty_rows: int | None) -> dict:
+    """The quantiles and tilted means of eq. 25 under best-of-n (NaN for empty rows)."""
+    names = [f"kl_estimator_q{round(100 * a):02d}" for a in QUANTILES]
+    if empty_rows is not None:
+        return {
+            name: np.full(empty_rows, np.nan) for name in [*names, "kl_estimator_tilted_min", "kl_estimator_tilted_max"]
+        }
+    out = {name: _quantile_rows(values, weights, a) for name, a in zip(names, QUANTILES)}
+    out["kl_estimator_tilted_min"] = tilted_rows(values, weights, -tilt)
+    out["kl_estimator_tilted_max"] = tilted_rows(values, weights, tilt)
+    return out
+
+
+def _weights(levels: ustat.Levels, n: float, method: str, empty: bool) -> np.ndarray:
+    """Best-of-n's weight on each level: the pool's n-subsets (unbiased) or draws with replacement."""
+    if empty:  # the unbiased estimate needs n <= N: an empty row, left out of prompt averages
+        return np.zeros(levels.m.shape)
+    if method == "unbiased":
+        return ustat.subset_weights(levels, int(n))
+    return ustat.plugin_weights(levels, n)
+
+
+def _log_weights(levels: ustat.Levels, n: float, method: str, empty: bool) -> np.ndarray:
+    if empty:
+        return np.full(levels.m.shape, -np.inf)
+    if method == "unbiased":
+        return ustat.log_subset_weights(levels, int(n))
+    return ustat.log_plugin_weights(levels, n)
+
+
+def _means(group: PoolGroup, values: dict, weights: np.ndarray, n: float) -> dict:
+    """The best-of-n means of eq. 25, eq. 23, Corollary 4.2 and the reward, each clipped into its
+    range (weights sum to 1: only last-bit drift is removed)."""
+    out = {"kl_estimator_mean": np.clip(np.sum(weights * values["kl_estimator_mean"], axis=-1), 0.0, kl_bon(n))}
+    out["kl_alternate"] = np.clip(np.sum(weights * values["kl_alternate"], axis=-1), 0.0, np.log(n))
+    bound = np.sum(weights * values["kl_corollary_4_2_bound"], axis=-1)
+    out["kl_corollary_4_2_bound"] = np.clip(bound, 0.0, out["kl_alternate"])
+    reward = np.where(group.real, group.reward, np.nan)
+    low, high = np.nanmin(reward, axis=-1), np.nanmax(reward, axis=-1)
+    out["expected_reward"] = np.clip(np.sum(weights * values["expected_reward"], axis=-1), low, high)
+    return out
+
+
+def _win_rate(group: PoolGroup, n: float, method: str) -> np.ndarray:
+    """Against one more draw from the model; a tie in reward counts 1/2, however best-of-n breaks it."""
+    by_reward = ustat.levels_of(group.by_reward(), group.count)
+    if method == "plugin":
+        return ustat.plugin_win_rate_rows(by_reward, n)
+    if n + 1 <= group.size:
+        return ustat.subset_win_rate_rows(by_reward, int(n))
+    return np.full(group.count.shape[0], np.nan)
+
+
 def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas) -> dict:
     """Every column for the pools of one group at one ``n``."""
     rows = group.count.shape[0]
+    empty = method == "unbiased" and n > group.size
+    levels = ustat.levels_of(group, group.count)
+    weights = _weights(levels, n, method, empty)
+    values = _level_values(group, levels, n)
+    means = _means(group, values, weights, n)
+    if empty:
+        means = {name: np.full(rows, np.nan) for name in means}
+    bound = np.full(rows, float(kl_bon(n)))
     out = {
         "prompt_id": ids,
         "n": np.full(rows, n, dtype=np.float64),
         "num_samples": np.full(rows, group.size),
         "num_outcomes": group.num_outcomes,
+        "kl_bon": bound,
+        "kl_estimator_mean": means["kl_estimator_mean"],
+        **_spread(values["kl_estimator_mean"], weights, tilt, rows if empty else None),
+        "kl_alternate": means["kl_alternate"],
+        "kl_corollary_4_2_bound": means["kl_corollary_4_2_bound"],
+        "kl_corollary_4_2_above_kl_bon": means["kl_corollary_4_2_bound"] > bound * (1 + 1e-12) + ABOVE_SLACK,
+        "expected_reward": means["expected_reward"],
+        "win_rate": _win_rate(group, n, method),
+        "beyond_pool": np.full(rows, n > group.size),
     }
-    empty = method == "unbiased" and n > group.size
-    levels = ustat.levels_of(group, group.count)
-    if empty:  # the unbiased estimate needs n <= N: an empty row, left out of prompt averages
-        weights = np.zeros(levels.m.shape)
-    elif method == "unbiased":
-        weights = ustat.subset_weights(levels, int(n))
-    else:
-        weights = ustat.plugin_weights(levels, n)
-    values = _level_values(group, levels, n)
-    nan = np.full(rows, np.nan)
-    out["kl_bon"] = np.full(rows, float(kl_bon(n)))
-    out["kl_estimator_mean"] = np.clip(np.sum(weights * values["kl_estimator_mean"], axis=-1), 0.0, kl_bon(n))
-    if empty:
-        q = {f"kl_estimator_q{round(100 * a):02d}": nan for a in QUANTILES}
-        tilted = {"kl_estimator_tilted_min": nan, "kl_estimator_tilted_max": nan}
-    else:
-        q = {
-            f"kl_estimator_q{round(100 * a):02d}": _quantile_rows(values["kl_estimator_mean"], weights, a)
-            for a in QUANTILES
-        }
-        tilted = {
-            "kl_estimator_tilted_min": tilted_rows(values["kl_estimator_mean"], weights, -tilt),
-            "kl_estimator_tilted_max": tilted_rows(values["kl_estimator_mean"], weights, tilt),
-        }
-    out.update(q)
-    out.update(tilted)
-    out["kl_alternate"] = np.clip(np.sum(weights * values["kl_alternate"], axis=-1), 0.0, np.log(n))
-    out["kl_corollary_4_2_bound"] = np.clip(
-        np.sum(weights * values["kl_corollary_4_2_bound"], axis=-1), 0.0, out["kl_alternate"]
-    )
-    out["kl_corollary_4_2_above_kl_bon"] = out["kl_corollary_4_2_bound"] > out["kl_bon"] * (1 + 1e-12)
-    reward = np.where(group.real, group.reward, np.nan)
-    out["expected_reward"] = np.clip(
-        np.sum(weights * values["expected_reward"], axis=-1), np.nanmin(reward, axis=-1), np.nanmax(reward, axis=-1)
-    )
-    if method == "plugin":
-        out["win_rate"] = ustat.plugin_win_rate_rows(levels, n)
-    elif n + 1 <= group.size:
-        out["win_rate"] = ustat.subset_win_rate_rows(levels, int(n))
-    else:
-        out["win_rate"] = nan
-    out["beyond_pool"] = np.full(rows, n > group.size)
-    for name in ("kl_estimator_mean", "kl_alternate", "kl_corollary_4_2_bound", "expected_reward"):
-        if empty:
-            out[name] = nan
-    out["kl_corollary_4_2_above_kl_bon"] = out["kl_corollary_4_2_above_kl_bon"] & (not empty)
     if settings is not None:
         exact_levels = group.single_answer_levels()
-        found = (
-            _intervals(group, ids, values, int(n), settings, exact_levels)
-            if method == "unbiased" and not empty
-            else {f"{c}_ci_{s}": nan for c in INTERVAL_COLUMNS for s in ("low", "high")}
-        )
+        found = {f"{c}_ci_{side}": np.full(rows, np.nan) for c in INTERVAL_COLUMNS for side in ("low", "high")}
+        if method == "unbiased" and not empty:
+            found = _intervals(group, ids, values, int(n), settings, exact_levels)
         out.update(found)
         out["ci_note"] = _notes(group, n, method, exact_levels, found)
     if alphas is not None:
-        divergences = _divergences(values["kl_corollary_4_2_bound"], weights, n, alphas)
+        log_weights = _log_weights(levels, n, method, empty)
+        divergences = _divergences(values["kl_corollary_4_2_bound"], weights, log_weights, n, alphas)
         if empty:
-            divergences = {k: (np.zeros(rows, bool) if k.endswith("_above_bound") else nan) for k in divergences}
+            divergences = {
+                k: (np.zeros(rows, bool) if k.endswith("_above_bound") else np.full(rows, np.nan)) for k in divergences
+            }
         out.update(divergences)
     return out
 
@@ -248,9 +298,12 @@ def estimate_table(
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     ns = np.atleast_1d(np.asarray(ns, dtype=np.float64))
+    if ns.size == 0 or not np.all(np.isfinite(ns) & (ns >= 1)):
+        raise ValueError(f"n must be finite numbers >= 1, got {ns.tolist()}")
     if method == "unbiased" and np.any(ns != np.round(ns)):
         raise ValueError("n must be whole numbers for the unbiased estimate (use method 'plugin' for real n)")
-    alphas = None if alphas is None else [renyi_order(a) for a in alphas]
+    if alphas is not None:  # one column per order: orders equal to 12 digits are one order
+        alphas = list({_divergence_name(a): a for a in (renyi_order(a) for a in alphas) if a != np.inf}.values())
     parts = []
     for group in pools.groups:
         ids = pools.ids[group.index]

@@ -14,7 +14,8 @@ and names the prompt and the rows of the first one that cannot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -59,11 +60,21 @@ class PoolGroup:
     def num_outcomes(self) -> np.ndarray:
         return self.real.sum(axis=-1)
 
+    @functools.cached_property
+    def one_per_level(self) -> bool:
+        """Every outcome is a level of its own, at its own position (no ties, or ``ties="logprob"``):
+        per-level sums are then the per-outcome values themselves."""
+        columns = np.arange(self.level.shape[1])
+        return bool(np.all(np.where(self.real, self.level == columns, self.level == self.width - 1)))
+
     def level_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of per-outcome ``values`` (``(..., P, K)``) over each level: ``(..., P, width)``."""
         values = np.asarray(values, dtype=np.float64)
         values = np.broadcast_to(values, values.shape[:-2] + self.count.shape)
         width = self.width
+        if self.one_per_level and width == values.shape[-1] + 1:
+            padding = np.sum(np.where(self.real, 0.0, values), axis=-1, keepdims=True)
+            return np.concatenate((np.where(self.real, values, 0.0), padding), axis=-1)
         rows = np.arange(int(np.prod(values.shape[:-1], dtype=np.int64)))
         flat = (rows.reshape(values.shape[:-1])[..., None] * width + self.level).ravel()
         return np.bincount(flat, weights=values.ravel(), minlength=rows.size * width).reshape(
@@ -72,8 +83,17 @@ class PoolGroup:
 
     def at_outcomes(self, per_level: np.ndarray) -> np.ndarray:
         """Per-level values (``(..., P, width)``) read at each outcome's level: ``(..., P, K)``."""
+        if self.one_per_level and per_level.shape[-1] == self.level.shape[1] + 1:
+            return np.where(self.real, per_level[..., :-1], per_level[..., -1:])
         level = np.broadcast_to(self.level, per_level.shape[:-1] + self.level.shape[-1:])
         return np.take_along_axis(per_level, level, axis=-1)
+
+    def by_reward(self) -> PoolGroup:
+        """The same pools with equal rewards in one level (the win rate's levels, whatever the ties)."""
+        step = np.diff(self.reward, axis=-1) > 0
+        level = np.concatenate((np.zeros((self.level.shape[0], 1), dtype=np.int64), np.cumsum(step, axis=-1)), axis=-1)
+        padding = level.max() + 1
+        return replace(self, level=np.where(self.real, level, padding))
 
     def single_answer_levels(self) -> np.ndarray:
         """(P,) True where every level of the pool holds one distinct outcome (no reward ties)."""
@@ -109,12 +129,11 @@ def _rows(positions: np.ndarray, limit: int = 5) -> str:
     return shown + (f" and {positions.size - limit} more" if positions.size > limit else "")
 
 
-def _outcomes(frame: pd.DataFrame) -> pd.DataFrame:
+def _outcomes(frame: pd.DataFrame, ids: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
     """Distinct (prompt, key) outcomes with their draw counts; refuses one key with two values."""
     grouped = frame.groupby(["prompt", "key"], sort=False)
     out = grouped.agg(
-        count=("row", "size"),
-        row=("row", "first"),
+        count=("logprob", "size"),
         logprob=("logprob", "first"),
         reward=("reward", "first"),
         low_lp=("logprob", "min"),
@@ -127,34 +146,55 @@ def _outcomes(frame: pd.DataFrame) -> pd.DataFrame:
         bad = spread > SAME_VALUE_TOLERANCE * np.maximum(1.0, out[high].abs())
         if bad.any():
             first = out[bad].iloc[0]
-            rows = frame.loc[(frame["prompt"] == first["prompt"]) & (frame["key"] == first["key"]), "row"]
+            rows = np.flatnonzero((frame["prompt"] == first["prompt"]) & (frame["key"] == first["key"]))
             raise ValueError(
-                f"prompt {first['prompt_id']!r}: identical samples (key {first['key_text']!r}, rows "
-                f"{_rows(rows.to_numpy())}) carry two {what}s, {first[low]!r} and {first[high]!r}; "
-                f"one response has one {what}: give distinct responses distinct keys"
+                f"prompt {ids[int(first['prompt'])]!r}: identical samples (key {keys[int(first['key'])]!r}, rows "
+                f"{_rows(rows)}) carry two different values of their {what}, {float(first[low])!r} and "
+                f"{float(first[high])!r}; one response has one {what}: give distinct responses distinct keys"
             )
     return out
 
 
-def _check_total_mass(outcomes: pd.DataFrame, frame: pd.DataFrame) -> None:
+def _check_total_mass(outcomes: pd.DataFrame, frame: pd.DataFrame, ids: np.ndarray) -> None:
     total = np.exp(outcomes["logprob"]).groupby(outcomes["prompt"]).sum()
     bad = total[total > 1 + TOTAL_MASS_TOLERANCE]
     if bad.size:
         prompt = bad.index[0]
-        rows = frame.loc[frame["prompt"] == prompt, "row"].to_numpy()
-        name = frame.loc[frame["prompt"] == prompt, "prompt_id"].iloc[0]
+        rows = np.flatnonzero(frame["prompt"] == prompt)
         raise ValueError(
-            f"prompt {name!r} (rows {_rows(rows)}): its distinct samples' probabilities sum to "
+            f"prompt {ids[prompt]!r} (rows {_rows(rows)}): its distinct samples' probabilities sum to "
             f"{float(bad.iloc[0]):.6g} > 1, which no model can produce: logprob must be the natural "
             "log-probability of the whole response under the reference (not a per-token average, "
             "not from a tempered or top-k sampler), and identical responses must share one key"
         )
 
 
+def _key_codes(key, logprob: np.ndarray, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(code per draw, key text per code)``; codes follow the keys' sorted order. Without keys,
+    the key of a draw is its ``(logprob, reward)`` pair."""
+    if key is None:
+        pairs = pd.MultiIndex.from_arrays([logprob, reward])
+        codes, uniques = pd.factorize(pairs, sort=True)
+        return codes, np.array([f"{lp!r}|{r!r}" for lp, r in uniques], dtype=object)
+    series = pd.Series(key)
+    missing = series.isna().to_numpy()
+    if missing.any():
+        raise ValueError(
+            f"sample key is missing at row {int(np.argmax(missing))}: give every sample a key "
+            "(an empty response is the empty string)"
+        )
+    try:
+        codes, uniques = pd.factorize(series, sort=True)
+    except TypeError:  # keys of several types (1 and "1"): compare them as text
+        codes, uniques = pd.factorize(series.map(str), sort=True)
+    return codes, np.array([str(k) for k in uniques], dtype=object)
+
+
 def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -> Pools:
     """Group draws into pools, outcomes and levels (one row per draw in, padded arrays out).
 
-    ``prompt_id`` and ``key`` are compared as given (text stays text); without ``key``, draws with
+    ``prompt_id`` and ``key`` are compared as given (text stays text, ``1`` and ``"1"`` differ);
+    without ``key``, draws with
     equal ``(logprob, reward)`` are one outcome. Values must be finite and ``logprob <= 0``
     (checked here too, as this is the package's entry for pools); a ``ValueError`` names the prompt
     and rows of a pool no model can produce.
@@ -164,8 +204,14 @@ def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -
     reward = np.ravel(np.asarray(reward, dtype=np.float64))
     prompt_id = np.ravel(np.asarray(prompt_id, dtype=object))
     lengths = {"prompt_id": prompt_id.size, "logprob": logprob.size, "reward": reward.size}
-    if key is not None:
-        key = np.ravel(np.asarray(key, dtype=object))
+    if key is not None:  # numpy and pandas arrays keep their type; lists keep None and NaN as such
+        key = np.ravel(
+            key.to_numpy()
+            if hasattr(key, "to_numpy")
+            else key
+            if isinstance(key, np.ndarray)
+            else np.asarray(key, dtype=object)
+        )
         lengths["key"] = key.size
     if len(set(lengths.values())) > 1:
         raise ValueError(f"prompt_id, logprob, reward and key must have one entry per sample; got lengths {lengths}")
@@ -177,34 +223,15 @@ def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -
     if np.any(logprob > 0):
         row = int(np.argmax(logprob > 0))
         raise ValueError(f"logprob must be a natural log-probability (<= 0); row {row} has {logprob[row]!r}")
-    if key is None:
-        key_text = pd.Series(logprob).map(repr).to_numpy(object) + "|" + pd.Series(reward).map(repr).to_numpy(object)
-    else:
-        missing = pd.isna(pd.Series(key)).to_numpy()
-        if missing.any():
-            raise ValueError(
-                f"sample key is missing at row {int(np.argmax(missing))}: give every sample a key "
-                "(an empty response is the empty string)"
-            )
-        key_text = np.array([str(k) for k in key], dtype=object)
+    key_code, keys = _key_codes(key, logprob, reward)
     prompt_code, ids = pd.factorize(pd.Series(prompt_id), sort=True)
-    key_code, keys = pd.factorize(pd.Series(key_text), sort=True)
-    frame = pd.DataFrame(
-        {
-            "prompt": prompt_code,
-            "key": key_code,
-            "row": np.arange(logprob.size),
-            "logprob": logprob,
-            "reward": reward,
-        }
-    )
-    frame["prompt_id"] = np.asarray(ids, dtype=object)[prompt_code]
-    outcomes = _outcomes(frame.assign(key_text=np.asarray(keys, dtype=object)[key_code]))
-    outcomes["prompt_id"] = np.asarray(ids, dtype=object)[outcomes["prompt"]]
-    _check_total_mass(outcomes, frame)
+    ids = np.asarray(ids, dtype=object)
+    frame = pd.DataFrame({"prompt": prompt_code, "key": key_code, "logprob": logprob, "reward": reward})
+    outcomes = _outcomes(frame, ids, keys)
+    _check_total_mass(outcomes, frame, ids)
     outcomes = outcomes.sort_values(["prompt", "reward", "logprob", "key"], kind="stable").reset_index(drop=True)
-    outcomes["key_text"] = np.asarray(keys, dtype=object)[outcomes["key"]]
-    return _grouped(outcomes, np.asarray(ids, dtype=object), ties)
+    outcomes["key_text"] = keys[outcomes["key"]]
+    return _grouped(outcomes, ids, ties)
 
 
 def _padded(values: np.ndarray, rows: np.ndarray, columns: np.ndarray, shape, fill, dtype=np.float64) -> np.ndarray:

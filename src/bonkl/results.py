@@ -125,11 +125,9 @@ def read_figure_table(stem: str, root=None) -> pd.DataFrame:
 def read_lm_table(model: str | None = None, root=None) -> pd.DataFrame:
     """The tidy estimator table of one model (rule ``aggregate``).
 
-    One row per (prompt_set, prompt_id, reward, n, tilt): kl_bon, kl_estimator_mean, kl_alternate,
-    kl_corollary_4_2_bound, expected_reward, win_rate (estimates of the model's best-of-n, see
-    ``bonkl.pool``), their bootstrap intervals (``<column>_ci_low``/``_ci_high``), beyond_pool,
-    method, ties, num_samples, num_outcomes, finished_fraction, and the tilted min/max of eq. 25
-    (eq. 133) at that tilt. ``model=None``: see :func:`resolve_model`.
+    One row per (prompt_set, prompt_id, reward, n) with every column of ``bonkl.columns`` (estimates
+    of the model's best-of-n, their intervals where reported and ``ci_note``), and the run's
+    method, ties, tilt and each pool's finished_fraction. ``model=None``: see :func:`resolve_model`.
     """
     model = resolve_model(model, root)
     relative = paths.estimates_table(model)
@@ -140,6 +138,17 @@ def read_lm_table(model: str | None = None, root=None) -> pd.DataFrame:
             f"run {_command('lm', model)} (rule aggregate; or "
             f"{_command(relative, model)}); models with results: {list_models(root) or 'none'}",
         )
+    return pd.read_csv(path, dtype={"prompt_id": str})
+
+
+def read_lm_summary(model: str | None = None, root=None) -> pd.DataFrame:
+    """The average over each prompt set's prompts, per reward and n (rule ``aggregate``;
+    ``bonkl.summary``): ``num_prompts``, the means, ``<column>_se`` and the t interval."""
+    model = resolve_model(model, root)
+    relative = paths.summary_table(model)
+    path = _local(relative, root)
+    if not path.is_file():
+        raise _missing(relative, f"run {_command('lm', model)} (rule aggregate)")
     return pd.read_csv(path)
 
 
@@ -221,6 +230,7 @@ __all__ = [
     "prompt_texts",
     "read_claims",
     "read_figure_table",
+    "read_lm_summary",
     "read_lm_table",
     "read_pool",
     "read_rewards",

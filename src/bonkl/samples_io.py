@@ -87,6 +87,18 @@ def _numbers(column: pd.Series) -> np.ndarray:
     return np.array([number(v) for v in column], dtype=np.float64)
 
 
+def _groups(frame: pd.DataFrame, path, group_col: str) -> list[str]:
+    """The ``--group-col`` values as text, one per prompt."""
+    groups = [_as_key(v, path, group_col, i) for i, v in enumerate(frame["group"])]
+    spread = pd.Series(groups).groupby(frame["prompt_id"].to_numpy()).nunique()
+    if (spread > 1).any():
+        raise ValueError(
+            f"{path}: column {group_col!r} must be one value per prompt; prompt "
+            f"{spread[spread > 1].index[0]!r} has {int(spread.max())}"
+        )
+    return groups
+
+
 def read_sample_table(
     path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key", group_col=None
 ) -> pd.DataFrame:
@@ -109,17 +121,14 @@ def read_sample_table(
             f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col)"
         )
     wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward"}
-    missing = [name for name in wanted if name not in frame.columns]
+    missing = [name for name in [*wanted, *([group_col] if group_col else [])] if name not in frame.columns]
     if missing:
         raise ValueError(
             f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
-            "(choose other names with --prompt-col/--logprob-col/--reward-col)"
+            "(choose other names with --prompt-col/--logprob-col/--reward-col/--group-col)"
         )
     if group_col:
         wanted[group_col] = "group"
-    missing = [name for name in wanted if name not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)} (--group-col)")
     if key_col in frame.columns:
         wanted[key_col] = "sample_key"
     frame = frame[list(wanted)].rename(columns=wanted).reset_index(drop=True)
@@ -150,13 +159,7 @@ def read_sample_table(
         )
     frame["prompt_id"] = [_as_key(v, path, prompt_col, i) for i, v in enumerate(prompt_ids)]
     if group_col:
-        frame["group"] = [_as_key(v, path, group_col, i) for i, v in enumerate(frame["group"])]
-        spread = frame.groupby("prompt_id")["group"].nunique()
-        if (spread > 1).any():
-            raise ValueError(
-                f"{path}: column {group_col!r} must be one value per prompt; prompt "
-                f"{spread[spread > 1].index[0]!r} has {int(spread.max())}"
-            )
+        frame["group"] = _groups(frame, path, group_col)
     if "sample_key" in frame:
         frame["sample_key"] = [_as_key(v, path, key_col, i) for i, v in enumerate(frame["sample_key"])]
     return frame

@@ -18,10 +18,12 @@ terms of one sign, accumulated in extended precision, and each difference
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._logspace import log1mexp
 from ._types import ArrayLike
 
 
@@ -49,6 +51,9 @@ def _subset_sizes(n, pool_size: int, largest: int, what: str) -> np.ndarray:
     return n.astype(np.int64)
 
 
+STEPS = 32  # SubsetRatio.difference: gaps read from a table
+
+
 @dataclass(frozen=True)
 class SubsetRatio:
     """``R(a) = C(a, n)/C(N, n)`` for ``a = 0..N``, with its logarithm to extended precision.
@@ -65,6 +70,12 @@ class SubsetRatio:
 
     @classmethod
     def of(cls, pool_size: int, n: int) -> SubsetRatio:
+        """The table for pools of ``pool_size`` draws and subsets of ``n`` (cached: reused for every
+        pool of that size, resamples included)."""
+        return _subset_ratio(int(pool_size), int(n))
+
+    @classmethod
+    def _make(cls, pool_size: int, n: int) -> SubsetRatio:
         j = np.arange(1, pool_size + 1, dtype=np.longdouble)
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(j > n, np.log1p(-np.longdouble(n) / j), 0)
@@ -77,7 +88,29 @@ class SubsetRatio:
 
     def difference(self, low, high) -> np.ndarray:
         """``R(high) - R(low)`` for ``low <= high`` (integer arrays; ``R(a) = 0`` for ``a < n``,
-        negative ``a`` included), through ``expm1`` of the extended-precision log gap."""
+        negative ``a`` included), through ``expm1`` of the extended-precision log gap.
+
+        Gaps of at most ``STEPS`` (a level's draws: nearly always a handful) are read from a table of
+        ``R(a) - R(a - m)`` made once, with the same arithmetic."""
+        low, high = np.asarray(low), np.asarray(high)
+        gap = high - low
+        if gap.size > 4 * self.value.size and gap.max(initial=0) <= STEPS:
+            flat = np.clip(high, -1, None) + 1 + np.maximum(gap, 0) * (self.value.size + 1)  # row m, column a + 1
+            return self.steps.take(flat)
+        return self._difference(low, high)
+
+    def at(self, a) -> np.ndarray:
+        """``R(a)`` (0 for ``a < n``, negative ``a`` included)."""
+        a = np.asarray(a)
+        return np.where(a >= 0, self.value.take(np.maximum(a, 0)), 0.0)
+
+    @functools.cached_property
+    def steps(self) -> np.ndarray:
+        """``R(a) - R(a - m)`` for ``m = 0..STEPS`` (rows) and ``a = -1..N`` (columns), flattened."""
+        a = np.arange(-1, self.value.size)
+        return np.stack([self._difference(a - m, a) for m in range(STEPS + 1)]).ravel()
+
+    def _difference(self, low, high) -> np.ndarray:
         low, high = np.asarray(low), np.asarray(high)
         i, j = np.maximum(low, 0), np.maximum(high, 0)
         with np.errstate(invalid="ignore"):
@@ -85,6 +118,20 @@ class SubsetRatio:
             top = self.value.take(j)
             out = top * -np.expm1(gap)
         return np.where(high < self.n, 0.0, np.where(low < self.n, top, out))
+
+    def log_difference(self, low, high) -> np.ndarray:
+        """``log(R(high) - R(low))`` (``-inf`` where it is 0): :meth:`difference` without underflow."""
+        low, high = np.asarray(low), np.asarray(high)
+        i, j = np.maximum(low, 0), np.maximum(high, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = (self.log_high.take(i) - self.log_high.take(j)) + (self.log_low.take(i) - self.log_low.take(j))
+            out = self.log_high.take(j) + log1mexp(np.minimum(gap, 0.0))
+        return np.where(high < self.n, -np.inf, np.where(low < self.n, self.log_high.take(j), out))
+
+
+@functools.lru_cache(maxsize=64)
+def _subset_ratio(pool_size: int, n: int) -> SubsetRatio:
+    return SubsetRatio._make(pool_size, n)
 
 
 def subset_bon_weights(counts: ArrayLike, n: ArrayLike) -> np.ndarray:

@@ -41,13 +41,17 @@ def tilted_mean(x: ArrayLike, t: ArrayLike, weights: ArrayLike | None = None) ->
     return out[()]
 
 
-def tilted_rows(x: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+def tilted_rows(x: np.ndarray, w: np.ndarray, t: float, log_w: np.ndarray | None = None) -> np.ndarray:
     """Eq. 133 for each row of ``x`` with non-negative weights ``w`` (same shape ``(..., L)``, each
-    row with positive total), at one tilt ``t``: :func:`tilted_mean`, many rows at once."""
+    row with positive total), at one tilt ``t``: :func:`tilted_mean`, many rows at once.
+
+    ``log_w`` (the weights' logarithms, ``-inf`` for 0) keeps weights that underflow a double:
+    they count where ``exp(t x)`` is large enough to make up for them."""
     # Weights below the smallest normal double carry nothing and overflow scipy's log-sum-exp.
     keep = w > np.finfo(np.float64).tiny * w.max(axis=-1, keepdims=True)
     w = np.where(keep, w, 0.0)
     w = w / w.sum(axis=-1, keepdims=True)
+    every = x
     x = np.where(keep, x, 0.0)
     mean = np.sum(w * x, axis=-1)
     low = np.min(np.where(keep, x, np.inf), axis=-1)
@@ -58,11 +62,21 @@ def tilted_rows(x: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
         return high if t > 0 else low
     scaled = np.where(keep, t * (x - mean[..., None]), 0.0)
     with np.errstate(divide="ignore"):
-        small = np.max(np.abs(scaled), axis=-1) < 0.5
+        if log_w is None:
+            small = np.max(np.abs(scaled), axis=-1) < 0.5
+            large = logsumexp(np.where(keep, scaled, -np.inf), b=w, axis=-1)
+        else:  # every weight, the underflowing ones included, normalised like w
+            total = logsumexp(log_w, axis=-1, keepdims=True)
+            absent = np.isneginf(log_w)
+            full = np.where(absent, -np.inf, log_w - total + t * (np.where(absent, 0.0, every) - mean[..., None]))
+            large = logsumexp(full, axis=-1)
+            low = np.min(np.where(absent, np.inf, every), axis=-1)
+            high = np.max(np.where(absent, -np.inf, every), axis=-1)
+            small = np.maximum(np.abs(t * (low - mean)), np.abs(t * (high - mean))) < 0.5
         log_moment = np.where(
             small,
             np.log1p(np.sum(w * np.expm1(np.where(small[..., None], scaled, 0.0)), axis=-1)),
-            logsumexp(np.where(keep, scaled, -np.inf), b=w, axis=-1),
+            large,
         )
     # between the smallest and largest value, whatever the rounding of the log-sum-exp
     return np.clip(mean + log_moment / t, low, high)

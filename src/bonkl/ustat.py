@@ -59,16 +59,27 @@ def subset_weights(levels: Levels, n: int, ratio: SubsetRatio | None = None) -> 
     return ratio.difference(levels.lower, levels.upper)
 
 
-def plugin_weights(levels: Levels, n: float) -> np.ndarray:
-    """``F_g^n - F_{g-1}^n`` with ``F_g = A_g/N``: best-of-n from the pool with replacement (real ``n``)."""
+def log_subset_weights(levels: Levels, n: int, ratio: SubsetRatio | None = None) -> np.ndarray:
+    """``log W_g(n)`` (``-inf`` for a level no subset's best lies in): weights too small for a double."""
+    ratio = SubsetRatio.of(levels.size, n) if ratio is None else ratio
+    return np.where(levels.m > 0, ratio.log_difference(levels.lower, levels.upper), -np.inf)
+
+
+def log_plugin_weights(levels: Levels, n: float) -> np.ndarray:
+    """``log(F_g^n - F_{g-1}^n)`` with ``F_g = A_g/N``, in log space (real ``n``)."""
     size = float(levels.size)
     upper, lower = levels.upper.astype(np.float64), levels.lower.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_f = np.where(upper < size / 2, np.log(upper / size), np.log1p(-(size - upper) / size))
         share = levels.m / upper
         log_ratio = np.where(share < 0.5, np.log1p(-share), np.log(lower) - np.log(upper))
-        out = np.exp(n * log_f + log1mexp(n * log_ratio))
-    return np.where(levels.m > 0, out, 0.0)
+        out = n * log_f + log1mexp(n * log_ratio)
+    return np.where(levels.m > 0, out, -np.inf)
+
+
+def plugin_weights(levels: Levels, n: float) -> np.ndarray:
+    """``F_g^n - F_{g-1}^n`` with ``F_g = A_g/N``: best-of-n from the pool with replacement (real ``n``)."""
+    return np.exp(log_plugin_weights(levels, n))
 
 
 def level_means(group: PoolGroup, counts: np.ndarray, levels: Levels, h: np.ndarray) -> np.ndarray:
@@ -97,7 +108,7 @@ def mean_jackknife_variance(
         occupied = levels.m > 0
         later = _suffix_after(np.where(occupied, ratio.difference(levels.lower - 1, levels.upper - 1), 0.0) * hbar)
         own = np.where(occupied, (size / n) * weights / np.maximum(levels.m, 1.0), 0.0)
-        top = ratio.difference(np.full_like(levels.upper, -1), levels.upper - 1)
+        top = ratio.at(levels.upper - 1)
         shared = np.where(levels.m > 1, top - own, 0.0)
         m = group.at_outcomes(levels.m)
         with np.errstate(invalid="ignore", divide="ignore"):

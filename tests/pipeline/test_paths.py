@@ -28,12 +28,8 @@ def test_rule_files_spell_no_results_path():
 
 def test_wildcards_are_the_defaults():
     assert paths.rewards(MODEL) == f"results/lm/{MODEL}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet"
-    assert paths.estimate(MODEL, "estimates") == (
-        f"results/lm/{MODEL}/estimates/{{prompt_set}}/{{prompt_id}}/{{reward}}.estimates.parquet"
-    )
+    assert paths.estimate(MODEL) == f"results/lm/{MODEL}/estimates/{{prompt_set}}/{{reward}}.parquet"
     assert paths.figure_files("f") == ["results/figures/f.png", "results/figures/f.pdf", "results/figures/f.csv"]
-    with pytest.raises(ValueError, match="estimate kind"):
-        paths.estimate(MODEL, "nope")
     with pytest.raises(ValueError, match="not below results/"):
         paths.below_results("logs/x.log")
 
@@ -59,12 +55,12 @@ def test_the_rules_write_exactly_the_files_of_the_layout(tmp_path):
         config["lm"]["prompt_sets"][name] = str(REPO / file)
     plan = LMPlan(config)
     model = config["lm"]["model"]["name"]
-    expected = {paths.CLAIMS_CSV, paths.CLAIMS_MD, paths.estimates_table(model)}
+    expected = {paths.CLAIMS_CSV, paths.CLAIMS_MD, paths.estimates_table(model), paths.summary_table(model)}
     expected |= {file for stem in FIGURES for file in paths.figure_files(stem)} | set(plan.figure_files())
     for label in plan.labels():
-        expected.add(paths.samples(model, label["prompt_set"], label["prompt_id"]))
-        expected.add(paths.rewards(model, **label))
-        expected |= {paths.estimate(model, kind, **label) for kind in paths.ESTIMATE_KINDS}
+        expected |= set(plan.sample_files(label["prompt_set"]))
+        expected |= set(plan.reward_files(**label))
+        expected.add(paths.estimate(model, **label))
     assert written == expected, (sorted(written - expected), sorted(expected - written))
 
 

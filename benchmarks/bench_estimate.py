@@ -1,0 +1,128 @@
+"""``bonkl estimate`` at the scale of real evaluations: this checkout against the per-prompt
+implementation of commit d8da788 (from git history), side by side on the same files.
+
+    python benchmarks/bench_estimate.py                 # the three cases of the README
+    python benchmarks/bench_estimate.py --quick         # small versions, a minute
+
+Each run is the command line (``python -m bonkl.cli estimate``) in a fresh process: wall time and
+peak memory (the process's maximum resident set) of reading the pool, estimating and writing the
+table. The baseline's cost grows linearly with the number of prompts (a Python loop per prompt
+and per resample); where it would run for more than ``--baseline-budget`` seconds it runs on the
+first prompts only and its time is scaled up to all prompts, marked "extrapolated".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from baseline import ROOT, package_at  # noqa: E402
+
+BASELINE = "d8da7882a67cf3a7b6064ba8a3425ec9d2cc41b6"
+NS_7 = "1,2,4,8,16,32,64"
+NS_17 = ",".join(str(2**k) for k in range(17))
+CASES = {
+    # name: (prompts, samples per prompt, n values, bootstrap resamples)
+    "10^4 prompts x 64 samples, 7 n, intervals": (10_000, 64, NS_7, 200),
+    "8 prompts x 10^5 samples, 17 n": (8, 100_000, NS_17, 0),
+    "1 prompt x 10^7 samples, 17 n": (1, 10_000_000, NS_17, 0),
+}
+QUICK = {
+    "1,000 prompts x 64 samples, 7 n, intervals": (1_000, 64, NS_7, 200),
+    "8 prompts x 10^4 samples, 14 n": (8, 10_000, ",".join(str(2**k) for k in range(14)), 0),
+    "1 prompt x 10^6 samples, 17 n": (1, 1_000_000, NS_17, 0),
+}
+
+
+def write_pools(path: Path, prompts: int, samples: int, seed: int = 0) -> None:
+    """Zipf(1.1) answers over 50,000, reward independent of mass (with ties), one Parquet file."""
+    rng = np.random.default_rng(seed)
+    p = np.arange(1, 50_001) ** -1.1
+    p /= p.sum()
+    reward = rng.integers(0, 1000, p.size).astype(np.float64)
+    draws = rng.choice(p.size, prompts * samples, p=p)
+    width = len(str(prompts))
+    pd.DataFrame(
+        {
+            "prompt_id": np.repeat(np.array([f"q{i:0{width}d}" for i in range(prompts)]), samples),
+            "logprob": np.log(p[draws]),
+            "reward": reward[draws],
+            "sample_key": draws,
+        }
+    ).to_parquet(path)
+
+
+def run(pythonpath: str, samples: Path, ns: str, bootstrap: int, out: Path) -> tuple[float, float]:
+    """``bonkl estimate`` in a fresh process: ``(wall seconds, peak resident MB)``."""
+    command = [sys.executable, "-m", "bonkl.cli", "estimate", "--samples", str(samples), "--n", ns]
+    command += ["--out", str(out), "--quiet"] + (["--bootstrap", str(bootstrap)] if bootstrap else [])
+    env = {**os.environ, "PYTHONPATH": pythonpath}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def first_prompts(path: Path, count: int, folder: Path) -> Path:
+    frame = pd.read_parquet(path)
+    keep = frame[frame["prompt_id"].isin(sorted(frame["prompt_id"].unique())[:count])]
+    subset = folder / f"first{count}.parquet"
+    keep.to_parquet(subset)
+    return subset
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
+    parser.add_argument("--baseline-budget", type=float, default=300.0, help="seconds before the baseline is cut")
+    args = parser.parse_args(argv)
+    old = str(package_at(BASELINE))
+    new = str(ROOT / "src")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name, (prompts, samples, ns, bootstrap) in (QUICK if args.quick else CASES).items():
+            path = folder / "pool.parquet"
+            write_pools(path, prompts, samples)
+            new_seconds, new_mb = run(new, path, ns, bootstrap, folder / "new.csv")
+            # the baseline on a tenth of the prompts first, to see whether all of them fit the budget
+            probe = max(1, prompts // 10)
+            part = first_prompts(path, probe, folder) if probe < prompts else path
+            old_seconds, old_mb = run(old, part, ns, bootstrap, folder / "old.csv")
+            note = ""
+            if probe < prompts:
+                if old_seconds * prompts / probe <= args.baseline_budget:
+                    old_seconds, old_mb = run(old, path, ns, bootstrap, folder / "old.csv")
+                else:
+                    old_seconds, note = old_seconds * prompts / probe, f"extrapolated from {probe} prompts"
+            rows.append(
+                {
+                    "case": name,
+                    "baseline s": round(old_seconds, 1),
+                    "baseline MB": round(old_mb),
+                    "bonkl s": round(new_seconds, 1),
+                    "bonkl MB": round(new_mb),
+                    "ratio": f"{old_seconds / new_seconds:.0f}x",
+                    "note": note,
+                }
+            )
+            print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    print()
+    print(pd.DataFrame(rows).to_markdown(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Intervals (bonkl.intervals): a reduced run of the coverage study, and the pivot's parts.
+
+The full study (``benchmarks/coverage_study.py``, docs/coverage.md) runs 1,000 pools per cell on
+seven models and three pool sizes; here three models at N = 64 with 200 pools each, so a cell's
+coverage has a binomial standard error of about 0.02 around its level.
+"""
+
+import numpy as np
+import pytest
+
+from bonkl import intervals as ci
+from bonkl.coverage import coverage, exact_values, study_models, study_ns
+from bonkl.intervals import IntervalSettings
+
+
+@pytest.fixture(scope="module")
+def reduced_study():
+    settings = IntervalSettings(replicates=100)
+    import pandas as pd
+
+    return pd.concat(
+        [coverage(name, 64, 200, settings, seed=11) for name in ("zipf200", "loglik", "heavy_ties")], ignore_index=True
+    )
+
+
+def test_every_reported_interval_holds_its_level(reduced_study):
+    """Nominal 0.90: within [0.80, 0.99] in every cell with at least 100 intervals (the study's
+    window [0.85, 0.97] widened by 2.5 binomial standard errors of 200 pools)."""
+    shown = reduced_study[reduced_study["reported"] >= 100]
+    assert len(shown) >= 20
+    bad = shown[(shown["coverage"] < 0.80) | (shown["coverage"] > 0.99)]
+    assert bad.empty, bad.to_string()
+
+
+def test_intervals_are_reported_for_n_up_to_n_over_8_and_never_beyond(reduced_study):
+    small = reduced_study[(reduced_study["n"] > 1) & (reduced_study["n"] <= 8)]
+    # expected reward and win rate on every model; eq. 25/23 except under heavy reward ties
+    must = small[(small["model"] != "heavy_ties") | small["column"].isin(["expected_reward", "win_rate"])]
+    assert (must["reported"] >= 190).all(), must.to_string()
+    assert (reduced_study.loc[reduced_study["n"] > 8, "reported"] == 0).all()
+    ties = small[(small["model"] == "heavy_ties") & small["column"].str.startswith("kl_")]
+    assert (ties["reported"] == 0).all()
+
+
+def test_study_targets_are_the_models_best_of_n_values():
+    """At n = 1 best-of-n is the model: the expected reward is the reward's mean, the win rate 1/2,
+    the KL columns 0; they grow with n."""
+    p, reward = study_models()["zipf200"]
+    values = exact_values(p, reward, study_ns(64))
+    assert values["expected_reward"][0] == pytest.approx(float(p @ reward), rel=1e-12)
+    assert values["win_rate"][0] == pytest.approx(0.5, abs=1e-12)
+    assert values["kl_estimator_mean"][0] == 0.0
+    assert np.all(np.diff(values["expected_reward"]) > 0) and np.all(np.diff(values["kl_estimator_mean"]) > 0)
+
+
+def test_studentized_pivot_is_centred_on_the_resamples_target():
+    """t* = (U* - theta*)/s*: resamples that sit exactly on theta* give t* = 0 and the interval
+    U -+ 0; shifting the target moves the interval the other way."""
+    estimate, error = np.array([1.0]), np.array([0.1])
+    boot = np.full((99, 1), 2.0)
+    boot_error = np.full((99, 1), 0.5)
+    low, high = ci.studentized(estimate, error, boot, boot_error, np.array([2.0]), 0.9)
+    assert low[0] == pytest.approx(1.0) and high[0] == pytest.approx(1.0)
+    low, high = ci.studentized(estimate, error, boot, boot_error, np.array([1.5]), 0.9)  # t* = +1
+    assert low[0] == pytest.approx(0.9) and high[0] == pytest.approx(0.9)
+
+
+def test_studentized_interval_is_empty_without_variation_and_clipped_to_its_range():
+    rng = np.random.default_rng(0)
+    boot = rng.normal(0.5, 0.1, (200, 3))
+    boot_error = np.full((200, 3), 0.1)
+    estimate, error = np.array([0.5, 0.5, 0.02]), np.array([0.1, 0.0, 0.1])
+    low, high = ci.studentized(estimate, error, boot, boot_error, np.full(3, 0.5), 0.9, bounds=(0.0, 1.0))
+    assert np.isfinite(low[0]) and low[0] < 0.5 < high[0]
+    assert np.isnan(low[1]) and np.isnan(high[1])  # no variation in the pool: no interval
+    assert low[2] == 0.0  # clipped at the column's lower end
+
+
+def test_resamples_depend_on_the_prompt_not_on_its_neighbours():
+    from bonkl.pools import build_pools
+
+    rng = np.random.default_rng(1)
+    draws = rng.integers(0, 20, 3 * 40)
+    prompts = np.repeat(["a", "b", "c"], 40)
+    p = np.full(20, 0.05)
+    pools = build_pools(prompts, np.log(p[draws]), draws.astype(float), draws.astype(str))
+    alone = build_pools(prompts[40:80], np.log(p[draws[40:80]]), draws[40:80].astype(float), draws[40:80].astype(str))
+    settings = IntervalSettings(30, seed=5)
+    together = ci.resample_counts(pools.groups[0], pools.ids, settings)[:, 1]
+    single = ci.resample_counts(alone.groups[0], alone.ids, settings)[:, 0]
+    np.testing.assert_array_equal(together, single)
