@@ -207,9 +207,7 @@ def _weights(levels: ustat.Levels, n: float, method: str, empty: bool) -> np.nda
     return ustat.plugin_weights(levels, n)
 
 
-def _log_weights(levels: ustat.Levels, n: float, method: str, empty: bool) -> np.ndarray:
-    if empty:
-        return np.full(levels.m.shape, -np.inf)
+def _log_weights(levels: ustat.Levels, n: float, method: str) -> np.ndarray:
     if method == "unbiased":
         return ustat.log_subset_weights(levels, int(n))
     return ustat.log_plugin_weights(levels, n)
@@ -271,14 +269,13 @@ def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alph
             found = _intervals(group, ids, values, int(n), settings, exact_levels)
         out.update(found)
         out["ci_note"] = _notes(group, n, method, exact_levels, found)
-    if alphas is not None:
-        log_weights = _log_weights(levels, n, method, empty)
-        divergences = _divergences(values["kl_corollary_4_2_bound"], weights, log_weights, n, alphas)
-        if empty:
-            divergences = {
-                k: (np.zeros(rows, bool) if k.endswith("_above_bound") else np.full(rows, np.nan)) for k in divergences
-            }
-        out.update(divergences)
+    if alphas is not None and empty:
+        names = [*(_divergence_name(a) for a in [*alphas, np.inf]), "chi2", "tv"]
+        out.update({f"{name}{end}": np.full(rows, np.nan) for name in names for end in ("", "_bound")})
+        out.update({f"{name}_above_bound": np.zeros(rows, bool) for name in names})
+    elif alphas is not None:
+        log_weights = _log_weights(levels, n, method)
+        out.update(_divergences(values["kl_corollary_4_2_bound"], weights, log_weights, n, alphas))
     return out
 
 
