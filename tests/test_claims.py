@@ -6,6 +6,7 @@ import pytest
 
 import bonkl
 from bonkl import claims, random_models
+from bonkl.cli import main
 
 MODELS = 200
 MC_DRAWS = 20_000
@@ -81,8 +82,9 @@ def test_biased_rr_estimator_is_caught(monkeypatch):
 def test_cli_writes_csv_and_markdown(tmp_path):
     out, md = tmp_path / "tables" / "claims.csv", tmp_path / "claims.md"
     assert (
-        claims.main(
+        main(
             [
+                "claims",
                 "--models",
                 "30",
                 "--seed",

@@ -192,7 +192,7 @@ def prompt_texts(root=None) -> dict[tuple[str, str], str]:
 
     Empty when there are none (the samples do not store their prompt); for display only.
     """
-    from .pipeline.prompt_sets import load_prompt_set
+    from .files.prompt_sets import load_prompt_set
 
     texts = {}
     for path in sorted((results_dir(root).parent / "config" / "prompts").glob("*.yaml")):
@@ -212,7 +212,7 @@ def read_pool(model: str | None, prompt_set: str, prompt_id: str, reward: str, r
     increasing reward order, ties broken as in the workflow) and the samples merged with their
     reward and a ``key`` column matching ``pool.key``. Reads files only; samples no model.
     """
-    from .pipeline.keys import sequence_keys
+    from .files.keys import sequence_keys
     from .pool import make_pool
 
     samples = read_samples(model, prompt_set, prompt_id, root)

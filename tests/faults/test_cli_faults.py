@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import bonkl
 from bonkl.cli import main
-from bonkl.pipeline.atomic import write_table
-from bonkl.samples_io import read_sample_table
+from bonkl.files.atomic import write_table
+from bonkl.files.samples import read_sample_table
 
 KL_COLUMNS = [
     "kl_bon",

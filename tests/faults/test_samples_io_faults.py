@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bonkl.pipeline.atomic import write_table
-from bonkl.samples_io import read_sample_table
+from bonkl.files.atomic import write_table
+from bonkl.files.samples import read_sample_table
 
 FORMATS = ["csv", "jsonl", "parquet"]
 

@@ -73,7 +73,7 @@ def test_kill_at_a_random_point_then_rerun(tiny_model, reference_pool, tmp_path,
 
 def interrupted(reference_pool, out, shards: int):
     """What a job killed after ``shards`` finished shards leaves: the shard folder, no pool."""
-    from bonkl.pipeline.sample_step import read_manifest
+    from bonkl.files.intermediates import read_manifest
 
     folder = shard_dir(out)
     folder.mkdir(parents=True)
@@ -133,7 +133,7 @@ def test_changed_settings_after_a_kill_give_the_new_pool(tiny_model, reference_p
     assert len(pool) == change.get("num_samples", JOB["num_samples"])
     same_pool(out, fresh)
     if "sampler" in change:
-        from bonkl.pipeline.sample_step import read_manifest
+        from bonkl.files.intermediates import read_manifest
 
         assert read_manifest(out)["sampler"] == asdict(change["sampler"])
         assert (pool["sampler_logprob"] != pool["logprob"]).all()
@@ -157,7 +157,7 @@ def test_replaced_model_files_invalidate_shards(tiny_model, tmp_path, capfd):
     run_sampling_here(model, out, num_samples=12)
     folder = shard_dir(out)
     folder.mkdir()
-    from bonkl.pipeline.sample_step import read_manifest
+    from bonkl.files.intermediates import read_manifest
 
     (folder / "manifest.json").write_text(json.dumps(read_manifest(out)))
     out.unlink()
@@ -180,7 +180,7 @@ def test_two_runs_of_one_job_at_once(tiny_model, reference_pool, tmp_path):
     "corruption", ["truncated", "garbage", "too_few_rows", "missing_column", "positive_logprob", "text_logprob"]
 )
 def test_damaged_pool_is_reported_moved_aside_and_rebuilt(tiny_model, reference_pool, tmp_path, corruption):
-    from bonkl.pipeline.intermediates import CorruptIntermediate, read_samples_file
+    from bonkl.files.intermediates import CorruptIntermediate, read_samples_file
 
     out = tmp_path / "P1.parquet"
     shutil.copy(reference_pool, out)
@@ -195,7 +195,7 @@ def test_damaged_pool_is_reported_moved_aside_and_rebuilt(tiny_model, reference_
 
 
 def test_rewards_not_matching_the_samples(reference_pool, tmp_path):
-    from bonkl.pipeline.intermediates import CorruptIntermediate, read_rewards_file, read_samples_file
+    from bonkl.files.intermediates import CorruptIntermediate, read_rewards_file, read_samples_file
 
     samples = read_samples_file(reference_pool)
     rewards = tmp_path / "loglik.parquet"

@@ -147,9 +147,9 @@ def test_half_precision_body_keeps_float32_logits(tiny_dir):
     "spec, error, match",
     [
         ({}, ValueError, "path"),
-        ({"path": "/no/such/folder"}, FileNotFoundError, "lm.model.path .* does not exist"),
+        ({"path": "/no/such/folder"}, FileNotFoundError, "path .* does not exist"),
         ({"path": "no/such/model.gguf"}, FileNotFoundError, "does not exist"),
-        ({"path": "{tiny}", "gguf_file": "model.gguf"}, FileNotFoundError, "lm.model.gguf_file .model.gguf. is not in"),
+        ({"path": "{tiny}", "gguf_file": "model.gguf"}, FileNotFoundError, "gguf_file .model.gguf. is not in"),
         ({"path": "{tiny}", "dtype": "float64"}, ValueError, "dtype 'float64' is not one of"),
         ({"path": "{tiny}", "device": "tpu"}, ValueError, "device 'tpu'"),
     ],
@@ -268,5 +268,5 @@ def test_unknown_hub_id_offline(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="lm.model.path 'org/absent' is not a local path"):
+    with pytest.raises(FileNotFoundError, match="path 'org/absent' is not a local path"):
         load_model({"path": "org/absent"})

@@ -166,7 +166,7 @@ def test_a_bad_spec_prints_one_line_in_a_workflow_script(module_dir):
         f"""
         import sys
         sys.path.insert(0, {str(module_dir)!r})
-        from bonkl.pipeline.intermediates import one_line_errors
+        from bonkl.pipeline.errors import one_line_errors
         from bonkl.lm.reward_spec import RewardSpec, load_reward
         one_line_errors()
         load_reward(RewardSpec("mine", kind="python", function="broken:f"))

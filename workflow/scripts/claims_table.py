@@ -8,25 +8,20 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
-import time
-
-import pandas as pd
-
-from bonkl.claims import run_claims, to_markdown
-from bonkl.pipeline.atomic import write_table, write_text
+from bonkl.claims import claims_report, shown
 
 settings = snakemake.params.settings
-started = time.perf_counter()
-table = run_claims(settings["num_models"], settings["seed"], settings["mc_draws"], workers=snakemake.threads)
-elapsed = time.perf_counter() - started
-
-write_table(table, snakemake.output.csv)
-write_text(to_markdown(table), snakemake.output.markdown)
-
+table, summary = claims_report(
+    settings["num_models"],
+    settings["seed"],
+    settings["mc_draws"],
+    workers=snakemake.threads,
+    out=snakemake.output.csv,
+    markdown=snakemake.output.markdown,
+)
+print(shown(table))
+print(summary)
 violations = int(table["violations"].sum())
-with pd.option_context("display.max_colwidth", 200, "display.width", 250):
-    print(table.to_string(index=False))
-print(f"{settings['num_models']} models, seed {settings['seed']}: {violations} violations in {elapsed:.1f} s")
 if violations and settings["fail_on_violation"]:
     raise SystemExit(
         f"{violations} violated claims (see the table above); set claims.fail_on_violation: "

@@ -4,9 +4,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from bonkl.pipeline.atomic import write_table
+from bonkl.files.atomic import write_table
+from bonkl.files.intermediates import read_rewards_file, read_samples_file
+from bonkl.pipeline.errors import one_line_errors
 from bonkl.pipeline.estimate_step import estimate_set
-from bonkl.pipeline.intermediates import one_line_errors, read_rewards_file, read_samples_file
 
 one_line_errors()
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import bonkl
-from bonkl.pipeline.atomic import write_table
+from bonkl.files.atomic import write_table
 
 settings = snakemake.params.settings
 p = np.asarray(settings["masses"], dtype=np.float64)

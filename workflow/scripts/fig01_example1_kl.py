@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 import bonkl
-from bonkl.pipeline.atomic import write_table
+from bonkl.files.atomic import write_table
 from bonkl.pipeline.grids import integer_n_grid
 
 settings = snakemake.params.settings

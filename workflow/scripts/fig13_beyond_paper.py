@@ -16,7 +16,7 @@ sys.stderr = open(snakemake.log[0], "w")
 import numpy as np
 import pandas as pd
 
-from bonkl.pipeline.atomic import write_table
+from bonkl.files.atomic import write_table
 from bonkl.pipeline.beyond_paper import divergence_rows, many_outcomes_model, tradeoff_rows
 
 settings = snakemake.params.settings

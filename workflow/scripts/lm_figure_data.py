@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from bonkl.pipeline.atomic import write_table
+from bonkl.files.atomic import write_table
 from bonkl.plotting.estimates import figure_table
 
 spec = snakemake.params.spec

@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import torch
 
-from bonkl.pipeline.intermediates import one_line_errors
+from bonkl.pipeline.errors import one_line_errors
 from bonkl.pipeline.sample_step import run_sampling
 
 one_line_errors()

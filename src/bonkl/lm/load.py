@@ -10,7 +10,9 @@ A spec is a dict (the ``lm.model`` section of the config)::
     attn_implementation: optional; "eager" by default for Gemma 2 (soft-capped attention)
 
 Other keys (``batch_size``, ...) belong to other steps and are ignored here. Settings are
-checked before anything heavy is loaded, so a wrong path fails at once with one clear message.
+checked before anything heavy is loaded, so a wrong path fails at once with one clear message: a
+:class:`SettingError` that names the setting as the spec does (``path``, ``dtype``, ...); each caller
+adds its own prefix (the workflow ``config lm.model.``, ``bonkl audit`` its flag).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..pipeline.atomic import atomic_path
+from ..files.atomic import atomic_path
 
 DTYPES = ("float32", "bfloat16", "float16")
 DEVICES = ("cpu", "cuda", "auto")
@@ -36,6 +38,19 @@ EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # Model types whose attention needs the eager implementation (Gemma 2's attention soft-cap).
 _EAGER_MODEL_TYPES = ("gemma2",)
+
+
+class SettingError(ValueError):
+    """A bad setting of the model spec: ``setting`` is its key, ``problem`` what is wrong with it;
+    ``str()`` is ``"<setting> <problem>"`` for callers that name the setting as the spec does."""
+
+    def __init__(self, setting: str, problem: str):
+        self.setting, self.problem = setting, problem
+        super().__init__(f"{setting} {problem}")
+
+
+class MissingModelError(SettingError, FileNotFoundError):
+    """The model's files are not where its ``path`` (or ``gguf_file``) says."""
 
 
 def _is_local(path: str) -> bool:
@@ -60,38 +75,39 @@ def check_model_path(spec: dict) -> tuple[str, str | None, bool]:
     (with its ``gguf_file``); a hub id must already be in the local hub cache.
     """
     if "path" not in spec or not spec["path"]:
-        raise ValueError(
-            "lm.model.path is missing; set it to a local folder, a .gguf file or a hub id such as 'org/name'"
-        )
+        raise SettingError("path", "is missing; set it to a local folder, a .gguf file or a hub id such as 'org/name'")
     path = os.path.expanduser(str(spec["path"]))
     gguf_file = spec.get("gguf_file")
     if not _is_local(path):
         from huggingface_hub import constants, try_to_load_from_cache
 
         if not isinstance(try_to_load_from_cache(path, gguf_file or "config.json"), str):
-            raise FileNotFoundError(
-                f"lm.model.path {path!r} is not a local path, and as a hub id it is not in the hub cache "
+            raise MissingModelError(
+                "path",
+                f"{path!r} is not a local path, and as a hub id it is not in the hub cache "
                 f"({constants.HF_HUB_CACHE}); download it first (`huggingface-cli download {path}`), or "
-                "fix the path (a local folder is read as a path when its first folder exists here)"
+                "fix the path (a local folder is read as a path when its first folder exists here)",
             )
         return path, gguf_file, False
     if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"lm.model.path {path!r} does not exist; fix it, or fetch the default "
-            f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`"
+        raise MissingModelError(
+            "path",
+            f"{path!r} does not exist; fix it, or fetch the default "
+            f"model with `python workflow/scripts/fetch_model.py {os.path.dirname(path) or '.'}`",
         )
     if os.path.isfile(path):  # a .gguf file given directly: split into folder + file name
         if gguf_file:
-            raise ValueError(
-                f"lm.model.path {path!r} is a file and lm.model.gguf_file is also "
-                "set; set path to the folder that holds gguf_file"
+            raise SettingError(
+                "gguf_file",
+                f"{gguf_file!r} is set, but the model path {path!r} is a file: leave gguf_file unset, "
+                "or make the path the folder that holds it",
             )
         path, gguf_file = os.path.split(os.path.abspath(path))
     elif gguf_file and not os.path.isfile(os.path.join(path, gguf_file)):
         found = sorted(p.name for p in Path(path).glob("*.gguf"))
-        raise FileNotFoundError(
-            f"lm.model.gguf_file {gguf_file!r} is not in {path!r} (.gguf files there: "
-            f"{found or 'none'}); fix gguf_file or fetch the model"
+        raise MissingModelError(
+            "gguf_file",
+            f"{gguf_file!r} is not in {path!r} (.gguf files there: {found or 'none'}); fix it or fetch the model",
         )
     return path, gguf_file, True
 
@@ -103,18 +119,18 @@ def resolve_spec(spec: dict) -> dict:
     path, gguf_file, local = check_model_path(spec)
     dtype = spec.get("dtype") or "float32"
     if dtype not in DTYPES:
-        raise ValueError(f"lm.model.dtype {dtype!r} is not one of {DTYPES}")
+        raise SettingError("dtype", f"{dtype!r} is not one of {DTYPES}")
     device = spec.get("device") or "cpu"
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(
-                f"lm.model.device {device!r}, but torch sees no CUDA device "
-                f"(torch {torch.__version__}); set it to 'cpu' or 'auto'"
+            raise SettingError(
+                "device",
+                f"{device!r}, but torch sees no CUDA device (torch {torch.__version__}); set it to 'cpu' or 'auto'",
             )
     elif device != "cpu":
-        raise ValueError(f"lm.model.device {device!r} is not one of {DEVICES} (or 'cuda:N')")
+        raise SettingError("device", f"{device!r} is not one of {DEVICES} (or 'cuda:N')")
     return {
         "path": path,
         "gguf_file": gguf_file,
@@ -157,9 +173,10 @@ def load_model(spec: dict) -> tuple[Any, Any]:
     except OSError as error:
         if s["local"]:
             raise
-        raise FileNotFoundError(
-            f"lm.model.path {s['path']!r} is not a local path, and as a hub id it "
-            f"could not be resolved (offline, or not in the hub cache?): {error}"
+        raise MissingModelError(
+            "path",
+            f"{s['path']!r} is not a local path, and as a hub id it "
+            f"could not be resolved (offline, or not in the hub cache?): {error}",
         ) from error
     attn = s["attn_implementation"] or ("eager" if config.model_type in _EAGER_MODEL_TYPES else None)
     dtype = getattr(torch, s["dtype"])

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..pipeline.keys import sequence_keys
+from ..files.keys import sequence_keys
 from .processors import SamplerSettings, process_logits
 
 __all__ = [

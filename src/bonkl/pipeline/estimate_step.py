@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..files.keys import sequence_keys
 from ..intervals import IntervalSettings
 from ..pool_table import estimate_table
 from ..pools import build_pools
 from ..summary import prompt_average
-from .keys import sequence_keys
 
 
 def score_samples(samples: pd.DataFrame, reward: str, reference: str | None) -> pd.DataFrame:

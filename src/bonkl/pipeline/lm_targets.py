@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files.prompt_sets import load_prompt_set, prompt_by_id
 from . import paths
-from .prompt_sets import load_prompt_set, prompt_by_id
 
 
 class LMPlan:
@@ -108,9 +108,12 @@ class LMPlan:
         if model["provide"] == "embedded" and not model["gguf_file"]:
             raise ValueError("config lm.model.provide is 'embedded' but lm.model.gguf_file is null")
         if model["provide"] == "none":  # the same check as the job's, without torch
-            from ..lm.load import check_model_path
+            from ..lm.load import MissingModelError, SettingError, check_model_path
 
             try:
                 check_model_path(model)
-            except FileNotFoundError as error:
-                raise ValueError(f"config {error}, or set lm.model.provide to 'embedded' or 'tiny'") from None
+            except SettingError as error:
+                hint = (
+                    ", or set lm.model.provide to 'embedded' or 'tiny'" if isinstance(error, MissingModelError) else ""
+                )
+                raise ValueError(f"config lm.model.{error}{hint}") from None

@@ -26,28 +26,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, write_text
+from ..files.atomic import atomic_path, write_text
+from ..files.intermediates import (
+    LOGPROB_COLUMNS,
+    SAMPLE_COLUMNS,
+    SHARD_COLUMNS,
+    check_shard,
+    read_manifest,
+    read_samples_file,
+    write_pool,
+)
+from ..files.keys import sequence_keys
 from .code_deps import package_files
-from .keys import sequence_keys
 
 if TYPE_CHECKING:  # the estimate step reads pools through this module without torch
     from ..lm.processors import SamplerSettings
 
-# logprob: under the model (pi); sampler_logprob: under the distribution drawn from (q), equal to
-# logprob when no sampler setting is on.
-SAMPLE_COLUMNS = [
-    "prompt_id",
-    "sample_index",
-    "token_ids",
-    "text",
-    "logprob",
-    "sampler_logprob",
-    "num_tokens",
-    "finished",
-]
-LOGPROB_COLUMNS = ("logprob", "sampler_logprob")
-SHARD_COLUMNS = SAMPLE_COLUMNS[1:]
-MANIFEST_KEY = b"bonkl.sample_manifest"
 # The modules the draws depend on (paths relative to the package); code_fingerprint follows
 # their imports within the package.
 SAMPLER_CODE = ("lm/sampling.py", "lm/prompts.py", "lm/load.py")
@@ -123,31 +117,6 @@ def _note(message: str) -> None:
     print(f"bonkl sample: {message}", file=sys.stderr, flush=True)
 
 
-def check_shard(frame: pd.DataFrame, start: int, count: int) -> str | None:
-    """Why a shard cannot be used, or None when it holds exactly samples ``start .. start+count-1``."""
-    try:
-        return _shard_problem(frame, start, count)
-    except (TypeError, ValueError) as error:  # values of the wrong kind (text for numbers, ...)
-        return f"malformed values ({type(error).__name__}: {str(error)[:200]})"
-
-
-def _shard_problem(frame: pd.DataFrame, start: int, count: int) -> str | None:
-    missing = [c for c in SHARD_COLUMNS if c not in frame.columns]
-    if missing:
-        return f"missing column(s) {missing}"
-    if len(frame) != count:
-        return f"{len(frame)} rows, expected {count}"
-    if not np.array_equal(frame["sample_index"].to_numpy(), np.arange(start, start + count)):
-        return f"sample_index is not {start}..{start + count - 1}"
-    for column in LOGPROB_COLUMNS:
-        logprob = frame[column].to_numpy(np.float64)
-        if not np.all(np.isfinite(logprob) & (logprob <= 0)):
-            return f"a value of {column} is missing, infinite or positive"
-    if not np.array_equal(frame["num_tokens"].to_numpy(), frame["token_ids"].map(len).to_numpy()):
-        return "num_tokens does not match token_ids"
-    return None
-
-
 def _read_shard(path: Path, start: int, count: int) -> pd.DataFrame | None:
     """The shard, or None (reported) when it is absent, unreadable or wrong."""
     if not path.exists():
@@ -162,28 +131,6 @@ def _read_shard(path: Path, start: int, count: int) -> pd.DataFrame | None:
     _note(f"shard {path} is corrupt or truncated ({problem}); drawing it again")
     path.unlink(missing_ok=True)
     return None
-
-
-def read_manifest(path) -> dict | None:
-    """The manifest stored in a finished pool's Parquet metadata (None if absent or unreadable)."""
-    import pyarrow.parquet as pq
-
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-        return json.loads(metadata[MANIFEST_KEY]) if MANIFEST_KEY in metadata else None
-    except Exception:  # noqa: BLE001 - a damaged file has no usable manifest
-        return None
-
-
-def _write_pool(samples: pd.DataFrame, path: Path, manifest: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(samples, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    metadata[MANIFEST_KEY] = json.dumps(manifest, sort_keys=True).encode()
-    with atomic_path(path) as partial:
-        pq.write_table(table.replace_schema_metadata(metadata), partial)
 
 
 def _shard_manifest_matches(shard_dir: Path, manifest: dict) -> bool:
@@ -226,8 +173,6 @@ def run_sampling(
     )
     with FileLock(str(out_path.with_name(f".{out_path.name}.lock"))):  # concurrent runs take turns
         if out_path.is_file() and read_manifest(out_path) == manifest:
-            from .intermediates import read_samples_file
-
             return read_samples_file(out_path)  # another run of this very job finished it
         return _draw(manifest, prompt, prompt_key, out_path, batch_size, progress)
 
@@ -284,6 +229,6 @@ def _draw(
         samples[column] = canonical_logprob(samples, column).astype(np.float64)
     samples.insert(0, "prompt_id", prompt["id"])
     samples = samples[SAMPLE_COLUMNS]
-    _write_pool(samples, out_path, manifest)
+    write_pool(samples, out_path, manifest)
     shutil.rmtree(shard_dir)
     return samples

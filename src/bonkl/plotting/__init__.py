@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline.atomic import atomic_path
+from ..files.atomic import atomic_path
 
 STYLE = Path(__file__).with_name("bonkl.mplstyle")
 
@@ -24,6 +24,15 @@ PAPER = "Beirami et al. (2025)"
 # Widths of a two-column paper, in inches.
 COLUMN_WIDTH = 3.3
 PAGE_WIDTH = 6.8
+
+# Axis labels and the solution families (label, colour key, line style) that several figures share.
+KL_LABEL = "KL divergence (nats)"
+WIN_LABEL = "win rate against $\\pi$"
+FAMILIES = {
+    "best_of_n": ("best-of-$n$", "best_of_n", dict(linestyle="-", zorder=4)),
+    "rewind_repeat": ("rewind-and-repeat", "rewind_repeat", dict(linestyle="--", zorder=3)),
+    "optimal": (r"optimal $\pi_\beta$", "optimal", dict(linestyle=(0, (1, 1.2)), linewidth=1.7, zorder=5)),
+}
 
 
 def use_style() -> None:
@@ -61,4 +70,15 @@ def save_figure(fig, *paths, dpi: float | None = None, close: bool = True) -> No
             plt.close(fig)
 
 
-__all__ = ["COLUMN_WIDTH", "PAGE_WIDTH", "PAPER", "STYLE", "paper_title", "save_figure", "use_style"]
+__all__ = [
+    "COLUMN_WIDTH",
+    "FAMILIES",
+    "KL_LABEL",
+    "PAGE_WIDTH",
+    "PAPER",
+    "STYLE",
+    "WIN_LABEL",
+    "paper_title",
+    "save_figure",
+    "use_style",
+]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import use_style
-from .closed_form import FAMILIES, KL_LABEL, WIN_LABEL
+from . import FAMILIES, KL_LABEL, WIN_LABEL, use_style
 
 TITLE = "Beyond the paper (Fig. 13): selection rules and the Mroueh (2024) bounds"
 MODELS = {"example2": "Example 2", "many_outcomes": "many outcomes"}
@@ -35,7 +34,8 @@ def _divergence_label(name: str) -> str:
     return DIVERGENCE_LABELS[name]
 
 
-def plot_selection_rules(table: pd.DataFrame, options: dict):
+def plot_beyond_paper(table: pd.DataFrame, options: dict):
+    """Figure 13: win rate against KL per model (top), each divergence against its bound (bottom)."""
     import matplotlib.pyplot as plt
 
     use_style()

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import paper_title, save_figure, use_style
-
-KL_LABEL = "KL divergence (nats)"
-WIN_LABEL = "win rate against $\\pi$"
+from . import FAMILIES, KL_LABEL, WIN_LABEL, paper_title, save_figure, use_style
+from .beyond_paper import plot_beyond_paper
 
 # The estimators of Figures 1-3: (column, legend label, colour key, line style).
 KL_CURVES = {
@@ -34,13 +32,6 @@ KL_CURVES = {
     ),
 }
 BAND = ("kl_estimator_tilted_min", "kl_estimator_tilted_max")
-
-# The solution families of Figures 7-9: (label, colour key, line style).
-FAMILIES = {
-    "best_of_n": ("best-of-$n$", "best_of_n", dict(linestyle="-", zorder=4)),
-    "rewind_repeat": ("rewind-and-repeat", "rewind_repeat", dict(linestyle="--", zorder=3)),
-    "optimal": (r"optimal $\pi_\beta$", "optimal", dict(linestyle=(0, (1, 1.2)), linewidth=1.7, zorder=5)),
-}
 
 
 def _figure(options, ncols=1, **kwargs):
@@ -235,13 +226,6 @@ def _latex_number(value) -> str:
     mantissa = mantissa.rstrip("0").rstrip(".")
     exponent = int(exponent)
     return f"10^{{{exponent}}}" if mantissa == "1" else f"{mantissa} \\times 10^{{{exponent}}}"
-
-
-def plot_beyond_paper(table: pd.DataFrame, options: dict):
-    """Figure 13 (beyond the paper), drawn by :mod:`bonkl.plotting.beyond_paper`."""
-    from .beyond_paper import plot_selection_rules
-
-    return plot_selection_rules(table, options)
 
 
 @dataclass(frozen=True)

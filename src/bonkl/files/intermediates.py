@@ -1,5 +1,7 @@
-"""Reading the workflow's own intermediates (samples, rewards, estimates) with checks.
+"""The workflow's own intermediates (samples, rewards, estimates): their format, written and read with checks.
 
+The sample file (rule ``sample``) is one prompt's pool: :data:`SAMPLE_COLUMNS`, with the manifest of
+everything the draws depend on in its Parquet metadata (:func:`write_pool`, :func:`read_manifest`).
 A damaged intermediate (a disk that filled up, a file copied half-way, an edit by hand) must not
 make every later run fail: the reading rule moves it aside to ``<name>.corrupt`` and stops with one
 message naming the file, what is wrong and the command that rebuilds it (``snakemake`` with the file
@@ -8,27 +10,79 @@ as target: Snakemake does not redraw a missing intermediate while the files made
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .sample_step import SAMPLE_COLUMNS, check_shard, read_manifest
+from .atomic import atomic_path
+
+# logprob: under the model (pi); sampler_logprob: under the distribution drawn from (q), equal to
+# logprob when no sampler setting is on.
+SAMPLE_COLUMNS = [
+    "prompt_id",
+    "sample_index",
+    "token_ids",
+    "text",
+    "logprob",
+    "sampler_logprob",
+    "num_tokens",
+    "finished",
+]
+LOGPROB_COLUMNS = ("logprob", "sampler_logprob")
+#: A shard of a pool being drawn: the sample file's columns but the prompt id.
+SHARD_COLUMNS = SAMPLE_COLUMNS[1:]
+MANIFEST_KEY = b"bonkl.sample_manifest"
 
 
-def one_line_errors() -> None:
-    """In a rule's script: a bad input (ValueError, FileNotFoundError) goes to the log as its one-line
-    message, not a traceback; anything else (a bug) keeps its traceback."""
+def check_shard(frame: pd.DataFrame, start: int, count: int) -> str | None:
+    """Why a shard cannot be used, or None when it holds exactly samples ``start .. start+count-1``."""
+    try:
+        return _shard_problem(frame, start, count)
+    except (TypeError, ValueError) as error:  # values of the wrong kind (text for numbers, ...)
+        return f"malformed values ({type(error).__name__}: {str(error)[:200]})"
 
-    def hook(kind, error, traceback):
-        if issubclass(kind, (ValueError, FileNotFoundError)):
-            print(f"{kind.__name__}: {error}", file=sys.stderr)
-        else:
-            sys.__excepthook__(kind, error, traceback)
 
-    sys.excepthook = hook
+def _shard_problem(frame: pd.DataFrame, start: int, count: int) -> str | None:
+    missing = [c for c in SHARD_COLUMNS if c not in frame.columns]
+    if missing:
+        return f"missing column(s) {missing}"
+    if len(frame) != count:
+        return f"{len(frame)} rows, expected {count}"
+    if not np.array_equal(frame["sample_index"].to_numpy(), np.arange(start, start + count)):
+        return f"sample_index is not {start}..{start + count - 1}"
+    for column in LOGPROB_COLUMNS:
+        logprob = frame[column].to_numpy(np.float64)
+        if not np.all(np.isfinite(logprob) & (logprob <= 0)):
+            return f"a value of {column} is missing, infinite or positive"
+    if not np.array_equal(frame["num_tokens"].to_numpy(), frame["token_ids"].map(len).to_numpy()):
+        return "num_tokens does not match token_ids"
+    return None
+
+
+def read_manifest(path) -> dict | None:
+    """The manifest stored in a finished pool's Parquet metadata (None if absent or unreadable)."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        return json.loads(metadata[MANIFEST_KEY]) if MANIFEST_KEY in metadata else None
+    except Exception:  # noqa: BLE001 - a damaged file has no usable manifest
+        return None
+
+
+def write_pool(samples: pd.DataFrame, path, manifest: dict) -> None:
+    """Write a finished pool (:data:`SAMPLE_COLUMNS`) with its manifest in the Parquet metadata, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(samples[SAMPLE_COLUMNS], preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[MANIFEST_KEY] = json.dumps(manifest, sort_keys=True).encode()
+    with atomic_path(path) as partial:
+        pq.write_table(table.replace_schema_metadata(metadata), partial)
 
 
 class CorruptIntermediate(ValueError):

@@ -7,13 +7,14 @@ the exact double that was written, so equal log-probabilities stay equal.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .pipeline.atomic import TABLE_FORMATS, table_format
+from .atomic import TABLE_FORMATS, table_format
 
 # pandas < 3 turns date-like column names into dates unless told not to; 3 deprecates the switch.
 _NO_DATES = {"convert_dates": False} if int(pd.__version__.split(".")[0]) < 3 else {}
@@ -163,3 +164,63 @@ def read_sample_table(
     if "sample_key" in frame:
         frame["sample_key"] = [_as_key(v, path, key_col, i) for i, v in enumerate(frame["sample_key"])]
     return frame
+
+
+def _parse_ids(value, row: int, column: str, path) -> list[int]:
+    """Token ids from a list/array, a JSON/Python list as text, or space-separated integers."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = ast.literal_eval(text) if text.startswith("[") else [int(t) for t in text.split()]
+        except (ValueError, SyntaxError):
+            raise ValueError(
+                f"{path}: column {column!r}, row {row}: cannot read token ids from "
+                f"{text[:60]!r} (want a list of integers)"
+            ) from None
+    try:
+        ids = [int(t) for t in value]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{path}: column {column!r}, row {row}: token ids must be a list of integers, got {value!r:.60}"
+        ) from None
+    if not ids:
+        raise ValueError(f"{path}: column {column!r}, row {row}: empty token ids")
+    return ids
+
+
+def read_token_pool(
+    path, *, prompt_col="prompt_id", logprob_col="logprob", token_col="token_ids", prompt_token_col="prompt_token_ids"
+) -> pd.DataFrame:
+    """The pool ``bonkl audit`` re-scores: ``prompt_id, token_ids, logprob`` (and ``prompt_token_ids``,
+    ``finished`` if present)."""
+    path = Path(path)
+    frame = read_table(path, "pool", text_cols=[prompt_col, token_col, prompt_token_col], numeric_cols=[logprob_col])
+    missing = [c for c in (prompt_col, logprob_col, token_col) if c not in frame.columns]
+    if missing:
+        hint = (
+            " (the audit re-scores each response, so it needs its token ids: keep the ids your "
+            "sampler returned, end-of-sequence token included)"
+            if token_col in missing
+            else ""
+        )
+        raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}{hint}")
+    if frame.empty:
+        raise ValueError(f"{path}: no samples")
+    frame = frame.reset_index(drop=True)
+    out = pd.DataFrame(
+        {"prompt_id": frame[prompt_col].astype(str), "logprob": pd.to_numeric(frame[logprob_col], errors="coerce")}
+    )
+    bad = ~np.isfinite(out["logprob"].to_numpy(np.float64))
+    if bad.any():
+        raise ValueError(
+            f"{path}: column {logprob_col!r} has {bad.sum()} missing or non-numeric value(s), "
+            f"first at row {int(np.argmax(bad))}"
+        )
+    out["token_ids"] = [_parse_ids(v, i, token_col, path) for i, v in enumerate(frame[token_col])]
+    if prompt_token_col in frame.columns:
+        out["prompt_token_ids"] = [
+            _parse_ids(v, i, prompt_token_col, path) for i, v in enumerate(frame[prompt_token_col])
+        ]
+    if "finished" in frame.columns:
+        out["finished"] = frame["finished"].astype(bool)
+    return out

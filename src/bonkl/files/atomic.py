@@ -9,9 +9,12 @@ final name only when the whole write succeeded (a rename within one folder is at
 from __future__ import annotations
 
 import json
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
+
+import pandas as pd
 
 # Table formats by suffix; anything else is refused (never a CSV under a .parquet name).
 TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
@@ -56,14 +59,28 @@ def write_table(frame, path) -> None:
         else:  # json, not pandas' to_json: that rounds floats to 15 digits
             with open(partial, "w", encoding="utf-8") as handle:
                 for record in frame.to_dict(orient="records"):
-                    handle.write(json.dumps(record, default=_plain) + "\n")
+                    handle.write(json.dumps(json_value(record), allow_nan=False) + "\n")
 
 
-def _plain(value):
-    """numpy scalars and arrays as plain JSON values."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
+def json_value(value):
+    """``value`` as plain JSON: numpy scalars and arrays as numbers and lists, NaN and infinities as
+    null (JSON has neither; ``json.dumps`` would write the bare ``NaN`` that parsers reject)."""
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return json_value(value.tolist())
+    if (isinstance(value, float) and not math.isfinite(value)) or value is pd.NA:
+        return None
+    if value is None or isinstance(value, str | int | float):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_json(data, path) -> None:
+    """Write ``data`` as one JSON document, atomically (NaN and infinities as null)."""
+    write_text(json.dumps(json_value(data), indent=1, allow_nan=False) + "\n", path)
 
 
 def write_text(text: str, path) -> None:

@@ -1,0 +1,160 @@
+"""``bonkl estimate``: the KL and win rate of your own best-of-n runs, from a pool of reference samples."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..intervals import IntervalSettings
+from ..pool_table import METHODS, estimate_table
+from ..pools import TIES
+from .flags import parse_ns, parse_orders, whole_number
+
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
+MAX_PANELS = 12  # prompts drawn one per panel in --figure (the average is always drawn)
+
+
+def add_parser(commands) -> None:
+    est = commands.add_parser(
+        "estimate",
+        help="KL and win-rate estimates of best-of-n from a pool of reference samples",
+        description="One row per sample drawn from the reference, with its natural log-probability "
+        "under the reference and its reward. Identical samples are recognised by the key "
+        "column if present, else by equal (logprob, reward). Writes one row per prompt and n.",
+    )
+    est.add_argument("--samples", required=True, help="CSV, JSONL or Parquet file of samples")
+    est.add_argument("--n", required=True, type=parse_ns, help="comma-separated n values, e.g. 1,2,4,8")
+    est.add_argument("--out", required=True, help="output table: .csv, .parquet or .jsonl (by suffix)")
+    est.add_argument(
+        "--figure",
+        help="optional figure (.png, .pdf or .svg): the prompt average, then one panel per prompt (the first "
+        f"{MAX_PANELS} prompts by id when there are more)",
+    )
+    est.add_argument(
+        "--summary",
+        help="also write the average over prompts, one row per n (and per --group-col value), with its "
+        "standard error and t interval across prompts (.csv, .parquet or .jsonl); printed unless --quiet",
+    )
+    est.add_argument("--group-col", help="a column of the samples (one value per prompt) to average within")
+    est.add_argument(
+        "--tilt", type=float, default=1.0, help="tilt t > 0 of the tilted min (-t) and max (+t) of eq. 25 (default 1)"
+    )
+    est.add_argument(
+        "--method",
+        choices=METHODS,
+        default="unbiased",
+        help="unbiased (default): average over all n-subsets of each prompt's pool, unbiased for "
+        "the model's best-of-n, n up to the pool size; plugin: the pool's empirical "
+        "distribution stands in for the model (biased near the pool size, any n)",
+    )
+    est.add_argument(
+        "--ties",
+        choices=TIES,
+        default="random",
+        help="how best-of-n breaks ties in reward: random (default; argmax over i.i.d. draws) "
+        "or logprob (the likelier sample wins)",
+    )
+    est.add_argument(
+        "--bootstrap",
+        type=whole_number(0),
+        default=0,
+        metavar="REPLICATES",
+        help="intervals for eq. 25, eq. 23, the expected reward and the win rate: a studentized bootstrap "
+        "from this many resamples of each pool (0: none; 200 is plenty), shown only where the coverage "
+        "study found it holds its level (n <= N/8, see ci_note); at least 20",
+    )
+    est.add_argument("--level", type=float, default=0.9, help="confidence level of the intervals (default 0.9)")
+    est.add_argument("--seed", type=whole_number(0), default=0, help="seed of the bootstrap (default 0)")
+    est.add_argument(
+        "--divergences",
+        type=parse_orders,
+        metavar="ALPHAS",
+        help="also estimate the Renyi divergences of these orders (e.g. 0.5,2; and always "
+        "infinity), chi-square and total variation, each beside its bound (beyond the paper)",
+    )
+    est.add_argument("--prompt-col", default="prompt_id")
+    est.add_argument("--logprob-col", default="logprob")
+    est.add_argument("--reward-col", default="reward")
+    est.add_argument("--key-col", default="sample_key")
+    est.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    est.set_defaults(func=run)
+
+
+def _check_flags(args) -> None:
+    """What the flags' types cannot see alone: their combinations."""
+    if not 0 < args.tilt < np.inf:
+        raise ValueError(f"--tilt must be a finite number > 0, got {args.tilt}")
+    if not 0 < args.level < 1:
+        raise ValueError(f"--level must lie in (0, 1), got {args.level}")
+    if 0 < args.bootstrap < 20:
+        raise ValueError(f"--bootstrap needs at least 20 resamples (or 0 for none), got {args.bootstrap}")
+    if args.bootstrap and args.method != "unbiased":
+        raise ValueError("--bootstrap: intervals exist for --method unbiased only (their coverage is measured for it)")
+    if args.method == "unbiased" and np.any(args.n != np.round(args.n)):
+        shown = ", ".join(f"{n:g}" for n in args.n[args.n != np.round(args.n)])
+        raise ValueError(
+            f"--n has {shown}: the unbiased estimate averages over n-subsets of the pool, so n must be "
+            "whole; use whole numbers, or --method plugin for real n"
+        )
+
+
+def run(args) -> int:
+    _check_flags(args)
+    from ..files.atomic import refuse_overwrite, table_format, write_table
+    from ..files.samples import read_sample_table
+    from ..pools import build_pools
+    from ..summary import prompt_average
+
+    table_format(args.out)
+    if args.summary:
+        table_format(args.summary)
+    if args.figure and Path(args.figure).suffix.lower() not in FIGURE_FORMATS:
+        raise ValueError(f"--figure {args.figure}: use one of {', '.join(FIGURE_FORMATS)}")
+    refuse_overwrite([args.samples], [args.out, args.figure, args.summary])
+    samples = read_sample_table(
+        args.samples,
+        prompt_col=args.prompt_col,
+        logprob_col=args.logprob_col,
+        reward_col=args.reward_col,
+        key_col=args.key_col,
+        group_col=args.group_col,
+    )
+    key = samples["sample_key"] if "sample_key" in samples else None
+    pools = build_pools(samples["prompt_id"], samples["logprob"], samples["reward"], key, ties=args.ties)
+    small = pools.sizes < args.n.max()
+    if args.method == "unbiased" and small.any() and not args.quiet:
+        shown = ", ".join(f"{p!r} ({s})" for p, s in list(zip(pools.ids[small], pools.sizes[small]))[:5])
+        print(
+            f"bonkl estimate: {int(small.sum())} prompt(s) have fewer samples than n = {args.n.max():g} "
+            f"({shown}): their rows at larger n are empty (the unbiased estimate needs n <= the pool size)",
+            file=sys.stderr,
+        )
+    intervals = IntervalSettings(args.bootstrap, args.level, args.seed) if args.bootstrap else None
+    result = estimate_table(
+        pools, args.n, method=args.method, tilt=args.tilt, intervals=intervals, alphas=args.divergences
+    )
+    if args.group_col:
+        groups = samples.groupby("prompt_id")["group"].first()
+        result.insert(1, args.group_col, groups.reindex(result["prompt_id"]).to_numpy())
+    write_table(result, args.out)
+    summary = None
+    if args.summary or args.figure:
+        summary = prompt_average(result, by=[args.group_col] if args.group_col else [], level=args.level)
+    if args.summary:
+        write_table(summary, args.summary)
+    if args.figure:
+        from ..plotting.estimates import plot_estimates_figure
+
+        plot_estimates_figure(
+            result, args.figure, title=f"Best-of-n KL estimates: {Path(args.samples).name}", summary=summary
+        )
+    if not args.quiet:
+        if summary is not None:
+            shown = summary[
+                [c for c in ("n", "num_prompts", "kl_estimator_mean", "kl_estimator_mean_se") if c in summary]
+            ]
+            print(shown.to_string(index=False))
+        print(f"wrote {args.out} ({len(result)} rows, {pools.ids.size} prompts)")
+    return 0
