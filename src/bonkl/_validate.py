@@ -41,6 +41,30 @@ def sample_size(n, name: str = "n") -> np.ndarray:
     return arr
 
 
+def subset_sizes(n, pool_size: int | None = None, *, largest: int | None = None, what="best-of-n", name="n"):
+    """Sample sizes for the unbiased estimate, which averages over the ``n``-subsets of a pool: whole
+    numbers >= 1 and, given the pool's size, at most ``largest`` (default the pool size). The one
+    home of this rule: the CLI, the workflow's config check and the library all call it. int64 array.
+    """
+    arr = np.atleast_1d(np.asarray(n, dtype=np.float64))
+    bad = ~(np.isfinite(arr) & (arr >= 1) & (arr == np.round(arr)))
+    if bad.any():
+        shown = ", ".join(f"{value:g}" for value in arr[bad])
+        raise ValueError(
+            f"{name} has {shown}: the unbiased estimate averages over n-subsets of the pool, so n must be "
+            "whole numbers >= 1; use whole numbers, or method 'plugin' for real n"
+        )
+    if pool_size is not None:
+        largest = pool_size if largest is None else largest
+        if np.any(arr > largest):
+            raise ValueError(
+                f"{name} has {arr.max():.0f}, larger than the pool allows for {what} (at most {largest} with "
+                f"{pool_size} draws): draw more samples, or use method 'plugin', which describes the pool "
+                "rather than the model past that"
+            )
+    return arr.astype(np.int64)
+
+
 def mass(eps, name: str = "eps") -> np.ndarray:
     """A probability mass in (0, 1]."""
     arr = np.asarray(eps, dtype=np.float64)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import ustat
+from ._validate import subset_sizes
 from .estimators import kl_estimator
 from .intervals import IntervalSettings
 from .pool_table import METHODS, estimate_table
@@ -95,9 +96,7 @@ def bon_weights(pool: Pool, ns, *, ties: str = "random", method: str = "unbiased
     out = []
     for n in np.atleast_1d(np.asarray(ns, dtype=np.float64)):
         if method == "unbiased":
-            if n != round(n) or not 1 <= n <= pool.num_draws:
-                raise ValueError(f"n = {n:g}: the unbiased weights need a whole n in [1, {pool.num_draws}]")
-            weights = ustat.subset_weights(levels, int(n))
+            weights = ustat.subset_weights(levels, int(subset_sizes(n, pool.num_draws)[0]))
         elif method == "plugin":
             weights = ustat.plugin_weights(levels, n)
         else:

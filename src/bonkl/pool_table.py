@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import intervals as ci
 from . import ustat
+from ._validate import sample_size, subset_sizes
 from .bon import kl_bon
 from .columns import INTERVAL_COLUMNS
 from .divergences import chi2_bound, renyi_bound, renyi_order, tv_bound
@@ -294,11 +295,9 @@ def estimate_table(
     ``n > N`` are empty (NaN): the pool is too small for an unbiased estimate there."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    ns = np.atleast_1d(np.asarray(ns, dtype=np.float64))
-    if ns.size == 0 or not np.all(np.isfinite(ns) & (ns >= 1)):
-        raise ValueError(f"n must be finite numbers >= 1, got {ns.tolist()}")
-    if method == "unbiased" and np.any(ns != np.round(ns)):
-        raise ValueError("n must be whole numbers for the unbiased estimate (use method 'plugin' for real n)")
+    ns = np.atleast_1d(sample_size(ns)) if method == "plugin" else subset_sizes(ns).astype(np.float64)
+    if ns.size == 0:
+        raise ValueError("n is empty: give at least one sample size")
     if alphas is not None:  # one column per order: orders equal to 12 digits are one order
         alphas = list({_divergence_name(a): a for a in (renyi_order(a) for a in alphas) if a != np.inf}.values())
     parts = []

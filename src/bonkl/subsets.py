@@ -25,6 +25,7 @@ import numpy as np
 
 from ._logspace import log1mexp
 from ._types import ArrayLike
+from ._validate import subset_sizes
 
 
 def _draw_counts(counts) -> np.ndarray:
@@ -35,20 +36,6 @@ def _draw_counts(counts) -> np.ndarray:
     if np.any(as_int != counts) or np.any(as_int < 1):
         raise ValueError("counts must be whole numbers >= 1 (draws per level)")
     return as_int
-
-
-def _subset_sizes(n, pool_size: int, largest: int, what: str) -> np.ndarray:
-    n = np.atleast_1d(np.asarray(n, dtype=np.float64))
-    if not np.all(np.isfinite(n)) or np.any(n != np.round(n)) or np.any(n < 1):
-        shown = ", ".join(f"{value:g}" for value in n)
-        raise ValueError(f"n must be whole numbers >= 1 for the unbiased estimate, got {shown}")
-    if np.any(n > largest):
-        raise ValueError(
-            f"n = {int(n.max())} is larger than the pool allows for {what} "
-            f"(at most {largest} with {pool_size} draws): draw more samples, or use "
-            "method 'plugin', which describes the pool rather than the model past that"
-        )
-    return n.astype(np.int64)
 
 
 STEPS = 32  # SubsetRatio.difference: gaps read from a table
@@ -142,7 +129,7 @@ def subset_bon_weights(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
     """
     counts = _draw_counts(counts)
     pool_size = int(counts.sum())
-    ns = _subset_sizes(n, pool_size, pool_size, "best-of-n")
+    ns = subset_sizes(n, pool_size)
     upper = np.cumsum(counts)
     lower = upper - counts
     return np.stack([SubsetRatio.of(pool_size, n).difference(lower, upper) for n in ns])
@@ -157,7 +144,7 @@ def subset_win_rate(counts: ArrayLike, n: ArrayLike) -> np.ndarray:
     """
     counts = _draw_counts(counts)
     pool_size = int(counts.sum())
-    ns = _subset_sizes(n, pool_size, pool_size - 1, "the win rate (best-of-n plus one reference draw)")
+    ns = subset_sizes(n, pool_size, largest=pool_size - 1, what="the win rate (best-of-n plus one reference draw)")
     upper = np.cumsum(counts)
     lower = upper - counts
     out = np.empty(ns.size)

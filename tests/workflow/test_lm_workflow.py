@@ -143,8 +143,8 @@ def test_band_tilt_change_skips_sampling(built):
         (lambda c: c["lm"]["model"].update(provide="none", path="./no/such/model"), "lm.model.path './no/such/model'"),
         (lambda c: c["lm"].update(band_tilt=3.0), "lm.band_tilt 3.0 must be one of lm.tilts"),
         (lambda c: c["lm"]["sampling"].update(num_samples=0), "lm.sampling.num_samples"),
-        (lambda c: c["lm"].update(n=[1, 2, 1000]), "config lm.n has [1000]: the unbiased estimate"),
-        (lambda c: c["lm"].update(n=[1, 2.5]), "config lm.n has [2.5]"),
+        (lambda c: c["lm"].update(n=[1, 2, 1000]), "config lm.n has 1000, larger than the pool allows"),
+        (lambda c: c["lm"].update(n=[1, 2.5]), "config lm.n has 2.5: the unbiased estimate"),
     ],
 )
 def test_bad_lm_config_fails_before_any_job(tmp_path, change, message):

@@ -10,6 +10,6 @@ rule score:
     log:
         f"logs/lm/{LM_NAME}/score/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
     params:
-        reference=lambda w: LM_PLAN.prompt(w.prompt_set, w.prompt_id).get("reference") if w.reward == "chrf" else None,
+        reference=lambda w: LM_PLAN.reference(w.prompt_set, w.prompt_id, w.reward),
     script:
         "../scripts/score.py"

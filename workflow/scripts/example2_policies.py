@@ -15,6 +15,7 @@ import pandas as pd
 
 import bonkl
 from bonkl.files.atomic import write_table
+from bonkl.pipeline.tradeoffs import tradeoff_rows
 
 settings = snakemake.params.settings
 p = np.asarray(settings["masses"], dtype=np.float64)
@@ -30,18 +31,26 @@ families = [
     ("rewind_repeat", "q", q, bonkl.rr_pmf(p, q)),
     ("optimal", "beta", beta, bonkl.optimal_policy(p, beta)),
 ]
-simplex, tradeoff = [], []
-for family, name, values, rho in families:
-    label = {"family": family, "parameter_name": name, "parameter": values}
-    simplex.append(pd.DataFrame({**label, "pi_y1": rho[:, 0], "pi_y2": rho[:, 1], "pi_y3": rho[:, 2]}))
-    tradeoff.append(
-        pd.DataFrame({**label, "kl": bonkl.kl_divergence(rho, p), "win_rate": [bonkl.win_rate(row, p) for row in rho]})
+simplex = [
+    pd.DataFrame(
+        {
+            "family": family,
+            "parameter_name": name,
+            "parameter": values,
+            "pi_y1": rho[:, 0],
+            "pi_y2": rho[:, 1],
+            "pi_y3": rho[:, 2],
+        }
     )
+    for family, name, values, rho in families
+]
+tradeoff = tradeoff_rows(p, families)
+for family, part in tradeoff.groupby("family", sort=False):
     print(
-        f"{family}: {len(values)} policies; largest KL {tradeoff[-1]['kl'].max():.4f}, "
-        f"largest win rate {tradeoff[-1]['win_rate'].max():.4f}",
+        f"{family}: {len(part)} policies; largest KL {part['kl'].max():.4f}, "
+        f"largest win rate {part['win_rate'].max():.4f}",
         file=sys.stderr,
     )
 
 write_table(pd.concat(simplex, ignore_index=True), snakemake.output.simplex)
-write_table(pd.concat(tradeoff, ignore_index=True), snakemake.output.tradeoff)
+write_table(tradeoff, snakemake.output.tradeoff)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bonkl.files.atomic import write_table
-from bonkl.pipeline.beyond_paper import divergence_rows, many_outcomes_model, tradeoff_rows
+from bonkl.pipeline.tradeoffs import divergence_rows, many_outcomes_model, selection_rules, tradeoff_rows
 
 settings = snakemake.params.settings
 models = {
@@ -26,9 +26,10 @@ models = {
 }
 parts = []
 for name, p in models.items():
-    tradeoff = tradeoff_rows(
+    rules = selection_rules(
         p, n_max=settings["n_max"], num_points=settings["num_points"], soft_lambda=settings["soft_lambda"]
     )
+    tradeoff = tradeoff_rows(p, rules)
     divergence = divergence_rows(
         p, n_max=settings["n_max"], num_points=settings["num_points"], alphas=settings["renyi_alphas"]
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import subset_sizes
 from ..intervals import IntervalSettings
 from ..pool_table import METHODS, estimate_table
 from ..pools import TIES
@@ -92,12 +93,8 @@ def _check_flags(args) -> None:
         raise ValueError(f"--bootstrap needs at least 20 resamples (or 0 for none), got {args.bootstrap}")
     if args.bootstrap and args.method != "unbiased":
         raise ValueError("--bootstrap: intervals exist for --method unbiased only (their coverage is measured for it)")
-    if args.method == "unbiased" and np.any(args.n != np.round(args.n)):
-        shown = ", ".join(f"{n:g}" for n in args.n[args.n != np.round(args.n)])
-        raise ValueError(
-            f"--n has {shown}: the unbiased estimate averages over n-subsets of the pool, so n must be "
-            "whole; use whole numbers, or --method plugin for real n"
-        )
+    if args.method == "unbiased":
+        subset_sizes(args.n, name="--n")
 
 
 def run(args) -> int:

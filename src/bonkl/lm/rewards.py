@@ -44,6 +44,22 @@ def chrf(samples: pd.DataFrame, reference: str | None = None) -> np.ndarray:
 
 
 REWARDS = {"loglik": loglik, "neg_length": neg_length, "chrf": chrf}
+#: The rewards that compare a response with its prompt's reference translation.
+NEEDS_REFERENCE = frozenset({"chrf"})
+
+
+def reference_for(reward: str, prompt: dict) -> str | None:
+    """What ``reward`` is called with as ``reference`` for ``prompt`` (a prompt file's entry): its
+    reference translation for the rewards that need one, else None. The workflow asks this for every
+    prompt before any job, so a prompt without the reference a reward needs stops the run at once."""
+    if reward not in NEEDS_REFERENCE:
+        return None
+    if "reference" not in prompt:
+        raise ValueError(
+            f"reward {reward!r} needs a reference translation, and prompt {prompt['id']!r} has none; "
+            "add one ('reference: ...') or drop the reward for this prompt set"
+        )
+    return prompt["reference"]
 
 
 def get_reward(name: str):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._validate import subset_sizes
 from ..files.prompt_sets import load_prompt_set, prompt_by_id
+from ..lm.rewards import reference_for
 from . import paths
 
 
@@ -23,6 +25,10 @@ class LMPlan:
 
     def prompt(self, prompt_set: str, prompt_id: str) -> dict:
         return prompt_by_id(self.sets[prompt_set], prompt_id)
+
+    def reference(self, prompt_set: str, prompt_id: str, reward: str) -> str | None:
+        """What the ``score`` rule passes to ``reward`` as the prompt's reference (checked in :meth:`check`)."""
+        return reference_for(reward, self.prompt(prompt_set, prompt_id))
 
     def labels(self) -> list[dict]:
         """One label per (prompt set, reward) the estimators run on."""
@@ -59,16 +65,11 @@ class LMPlan:
     def _check_n(self) -> None:
         """The unbiased estimate averages over n-subsets of the pool: whole n up to the pool size."""
         lm = self.lm
-        if lm["estimate"]["method"] != "unbiased":
-            return
-        pool = lm["sampling"]["num_samples"]
-        bad = [n for n in lm["n"] if n != int(n) or n > pool]
-        if bad:
-            raise ValueError(
-                f"config lm.n has {bad}: the unbiased estimate (lm.estimate.method) needs whole "
-                f"numbers up to lm.sampling.num_samples ({pool}); lower them, draw more samples, "
-                "or set lm.estimate.method to 'plugin' (past the pool size it describes the pool)"
-            )
+        if lm["estimate"]["method"] == "unbiased":
+            try:
+                subset_sizes(lm["n"], lm["sampling"]["num_samples"], name="config lm.n")
+            except ValueError as error:
+                raise ValueError(f"{error} (pool size: lm.sampling.num_samples; method: lm.estimate.method)") from None
 
     def check(self) -> None:
         """What the schema cannot see: rewards per set, chrF references, figures, the model path."""
@@ -82,12 +83,12 @@ class LMPlan:
         for name, rewards in lm["rewards"].items():
             if name not in sets:
                 raise ValueError(f"config lm.rewards.{name}: no such prompt set; known: {sorted(sets)}")
-            lacking = [p["id"] for p in sets[name]["prompts"] if "reference" not in p]
-            if "chrf" in rewards and lacking:
-                raise ValueError(
-                    f"config lm.rewards.{name} asks for chrf, but prompts {lacking} in "
-                    f"{lm['prompt_sets'][name]} have no 'reference' translation"
-                )
+            for reward in rewards:
+                for prompt in sets[name]["prompts"]:
+                    try:
+                        reference_for(reward, prompt)
+                    except ValueError as error:
+                        raise ValueError(f"config lm.rewards.{name}: {error} in {lm['prompt_sets'][name]}") from None
         for stem, spec in lm["figures"].items():
             if spec["prompt_set"] not in sets:
                 raise ValueError(

@@ -1,6 +1,6 @@
 """Figure 13 (beyond the paper): five selection rules, and best-of-n's divergences against their bounds.
 
-Drawn from the tidy table of rule ``closed_form_data`` for fig13_beyond_paper (``bonkl.pipeline.beyond_paper``): the top
+Drawn from the tidy table of rule ``closed_form_data`` for fig13_beyond_paper (``bonkl.pipeline.tradeoffs``): the top
 row plots win rate against KL for each model, the bottom row each divergence of best-of-n (solid)
 against the Mroueh (2024) bound (dashed) as ``n`` grows. Nothing is computed here.
 """

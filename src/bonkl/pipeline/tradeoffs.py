@@ -1,4 +1,8 @@
-"""The numbers of Figure 13 (beyond the paper): five selection rules and the Mroueh (2024) bounds."""
+"""Win rate against KL of families of policies (Figures 7, 8 and 13), and Figure 13's divergences.
+
+:func:`tradeoff_rows` is the one tradeoff computation: Example 2's families (Figures 7 and 8) and the
+five selection rules of Figure 13 (:func:`selection_rules`) both go through it.
+"""
 
 from __future__ import annotations
 
@@ -24,19 +28,13 @@ def many_outcomes_model(alphabet_size: int, zipf_exponent: float, seed: int) -> 
     return np.random.default_rng(seed).permutation(p / p.sum())
 
 
-def tradeoff_rows(p, *, n_max: float, num_points: int, soft_lambda: float) -> pd.DataFrame:
-    """``(family, parameter_name, parameter, kl, win_rate)`` of the five rules on masses ``p``."""
-    n = np.geomspace(1, n_max, num_points)
-    below = np.concatenate(([0.0], np.cumsum(p)[:-1]))
-    q = np.unique(np.concatenate([np.linspace(0, 1, num_points, endpoint=False), below]))
-    beta = np.geomspace(BETA_RANGE[1], BETA_RANGE[0], num_points)
-    families = [
-        ("best_of_n", "n", n, bon_pmf(p, n)),
-        ("best_of_poisson", "mu", n - 1.0, bop_pmf(p, n - 1.0)),
-        ("soft_best_of_n", "n", n, soft_bon_pmf(p, calibrated_reward(p), n, soft_lambda)),
-        ("rewind_repeat", "q", q, rr_pmf(p, q)),
-        ("optimal", "beta", beta, optimal_policy(p, beta)),
-    ]
+def tradeoff_rows(p, families) -> pd.DataFrame:
+    """``(family, parameter_name, parameter, kl, win_rate)`` for each family of policies on masses ``p``.
+
+    ``families`` holds ``(family, parameter_name, parameters, policies)``, one policy (a PMF over the
+    outcomes, in increasing reward order) per parameter. Best-of-n's KL is Lemma 2.3's exact sum
+    (:func:`bonkl.kl.kl_exact`, accurate for huge ``n``); the others' is their KL divergence from ``p``.
+    """
     rows = []
     for family, name, values, rho in families:
         kl = kl_exact(p, values) if family == "best_of_n" else kl_divergence(rho, p)
@@ -46,6 +44,21 @@ def tradeoff_rows(p, *, n_max: float, num_points: int, soft_lambda: float) -> pd
             )
         )
     return pd.concat(rows, ignore_index=True)
+
+
+def selection_rules(p, *, n_max: float, num_points: int, soft_lambda: float) -> list:
+    """Figure 13's five rules on masses ``p``, as :func:`tradeoff_rows` takes them."""
+    n = np.geomspace(1, n_max, num_points)
+    below = np.concatenate(([0.0], np.cumsum(p)[:-1]))
+    q = np.unique(np.concatenate([np.linspace(0, 1, num_points, endpoint=False), below]))
+    beta = np.geomspace(BETA_RANGE[1], BETA_RANGE[0], num_points)
+    return [
+        ("best_of_n", "n", n, bon_pmf(p, n)),
+        ("best_of_poisson", "mu", n - 1.0, bop_pmf(p, n - 1.0)),
+        ("soft_best_of_n", "n", n, soft_bon_pmf(p, calibrated_reward(p), n, soft_lambda)),
+        ("rewind_repeat", "q", q, rr_pmf(p, q)),
+        ("optimal", "beta", beta, optimal_policy(p, beta)),
+    ]
 
 
 def divergence_rows(p, *, n_max: float, num_points: int, alphas) -> pd.DataFrame:
