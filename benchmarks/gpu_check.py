@@ -358,27 +358,28 @@ def section_exactness(report, record, device, smoke, helpers):
 
 
 def section_run_sampling(report, record, device, smoke):
+    from bonkl.files.intermediates import SAMPLE_COLUMNS
     from bonkl.lm.load import load_model
     from bonkl.lm.prompts import chat_prompt_ids
     from bonkl.lm.sampling import score_sequences
+    from bonkl.lm.settings import SamplingSettings
     from bonkl.lm.tiny import write_tiny_model
-    from bonkl.pipeline.sample_step import SAMPLE_COLUMNS, run_sampling
+    from bonkl.pipeline.sample_step import run_sampling
 
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         spec = {"path": str(write_tiny_model(Path(tmp) / "model")), "dtype": "bfloat16", "device": str(device)}
         prompt = {"id": "P3", "text": "What is the capital of France?"}
-        settings = dict(
+        settings = SamplingSettings(
             num_samples=100 if smoke else 2000,
             max_new_tokens=32 if smoke else 64,
             seed=0,
-            batch_size=32 if smoke else 256,
             shard_size=50 if smoke else 1000,
-            progress=False,
         )
+        batch = {"batch_size": 32 if smoke else 256, "progress": False}
         began = time.perf_counter()
-        frame = run_sampling(spec, prompt, "alpaca/P3", Path(tmp) / "a.parquet", **settings)
+        frame = run_sampling(spec, prompt, "alpaca/P3", Path(tmp) / "a.parquet", settings, **batch)
         seconds = time.perf_counter() - began
-        again = run_sampling(spec, prompt, "alpaca/P3", Path(tmp) / "b.parquet", **settings)
+        again = run_sampling(spec, prompt, "alpaca/P3", Path(tmp) / "b.parquet", settings, **batch)
         model, tokenizer = load_model(spec)
         head = frame.head(50)
         rescored = score_sequences(model, chat_prompt_ids(tokenizer, prompt["text"]), head["token_ids"].tolist())

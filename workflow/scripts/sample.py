@@ -6,22 +6,19 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import torch
 
+from bonkl.lm.settings import SamplingSettings
 from bonkl.pipeline.errors import one_line_errors
 from bonkl.pipeline.sample_step import run_sampling
 
 one_line_errors()
 
 torch.set_num_threads(snakemake.threads)
-sampling = snakemake.params.sampling
 run_sampling(
     snakemake.params.model,
     snakemake.params.prompt,
     f"{snakemake.wildcards.prompt_set}/{snakemake.wildcards.prompt_id}",
     snakemake.output[0],
-    num_samples=sampling["num_samples"],
-    max_new_tokens=sampling["max_new_tokens"],
-    seed=sampling["seed"],
+    SamplingSettings.from_config(snakemake.params.sampling),
     batch_size=snakemake.config["lm"]["model"]["batch_size"],
-    shard_size=sampling["shard_size"],
     progress=False,
 )

@@ -1,4 +1,7 @@
-"""The sampler's settings (temperature, top-k, top-p, min-p) and the logits processing they switch on.
+"""The logits processing that the sampler's settings (temperature, top-k, top-p, min-p) switch on.
+
+The settings themselves are :class:`bonkl.lm.settings.SamplerSettings` (no torch, so the workflow
+checks them while it builds its jobs).
 
 The processed distribution ``q`` is what tokens are drawn from; the model's own ``pi`` (raw logits,
 temperature 1) is still recorded beside it. Order and semantics are those of transformers'
@@ -27,40 +30,12 @@ batch shape. The kept logits are the same multiset either way (tests/lm/test_lm_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from numbers import Integral, Real
 
 import torch
 
+from .settings import SamplerSettings
 
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How tokens are drawn: ``temperature`` > 0 (1 = off), ``top_k`` >= 0 (0 = off), ``top_p`` in
-    (0, 1] (1 = off), ``min_p`` in [0, 1) (0 = off). The defaults draw from the model itself."""
-
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    min_p: float = 0.0
-
-    def __post_init__(self) -> None:
-        # Plain int/float afterwards, so that dataclasses.asdict gives JSON for the manifest.
-        checks = {
-            "temperature": (Real, lambda v: math.isfinite(v) and v > 0, "a finite number > 0 (1 = off)", float),
-            "top_k": (Integral, lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
-            "top_p": (Real, lambda v: 0 < v <= 1, "a number in (0, 1] (1 = off)", float),
-            "min_p": (Real, lambda v: 0 <= v < 1, "a number in [0, 1) (0 = off)", float),
-        }
-        for name, (kind, ok, allowed, cast) in checks.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, kind) or not ok(value):
-                raise ValueError(f"sampler setting {name} must be {allowed}, got {value!r}")
-            object.__setattr__(self, name, cast(value))
-
-    @property
-    def active(self) -> bool:
-        """Whether any processor is on (otherwise q is pi and the logits are used untouched)."""
-        return self.temperature != 1.0 or self.top_k != 0 or self.top_p < 1.0 or self.min_p > 0.0
+__all__ = ["SamplerSettings", "process_logits"]
 
 
 def process_logits(logits: torch.Tensor, settings: SamplerSettings) -> torch.Tensor:

@@ -3,8 +3,9 @@
 Each shard has its own seed derived from ``(seed, prompt set, prompt id, shard)``, so the pool is the
 same whether the job ran in one go or was killed and resumed; finished shards are kept and not
 redrawn. A manifest records everything the draws depend on (the model spec and a fingerprint of its
-files, the prompt, the sampling settings with the sampler's temperature, top-k, top-p and min-p, the
-pool size and a hash of the sampler's code; not the batch size, which changes draws only by float
+files, the prompt, the sampling settings (:class:`bonkl.lm.settings.SamplingSettings`: the pool
+size, the length cap, the seed, the shard size and the sampler's temperature, top-k, top-p and
+min-p) and a hash of the sampler's code; not the batch size, which changes draws only by float
 rounding at CDF boundaries, not their distribution): shards drawn under another manifest are
 discarded. Every shard is checked when read (columns, row count, sample indices, both
 log-probabilities): a corrupt or truncated one is reported and drawn again. A lock makes concurrent
@@ -21,7 +22,6 @@ import sys
 import zlib
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,10 +37,8 @@ from ..files.intermediates import (
     write_pool,
 )
 from ..files.keys import sequence_keys
+from ..lm.settings import SamplingSettings
 from .code_deps import package_files
-
-if TYPE_CHECKING:  # the estimate step reads pools through this module without torch
-    from ..lm.processors import SamplerSettings
 
 # The modules the draws depend on (paths relative to the package); code_fingerprint follows
 # their imports within the package.
@@ -82,33 +80,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sampling_manifest(
-    model_spec: dict,
-    prompt: dict,
-    prompt_key: str,
-    *,
-    num_samples: int,
-    max_new_tokens: int,
-    seed: int,
-    shard_size: int,
-    sampler: SamplerSettings | None = None,
-) -> dict:
-    """Everything a pool depends on (see the module docstring)."""
-    from ..lm.processors import SamplerSettings
-
-    if sampler is not None and not isinstance(sampler, SamplerSettings):
-        raise TypeError(f"sampler must be a SamplerSettings, got {type(sampler).__name__}")
+def sampling_manifest(model_spec: dict, prompt: dict, prompt_key: str, settings: SamplingSettings) -> dict:
+    """Everything a pool depends on (see the module docstring): ``asdict(settings)`` is its sampling part."""
     return {
         "model": model_spec,
         "model_files": model_fingerprint(model_spec),
         "prompt": prompt["text"],
         "prompt_id": prompt["id"],
         "prompt_key": prompt_key,
-        "num_samples": int(num_samples),
-        "max_new_tokens": int(max_new_tokens),
-        "seed": int(seed),
-        "shard_size": int(shard_size),
-        "sampler": asdict(sampler or SamplerSettings()),
+        **asdict(settings),
         "sampler_code": code_fingerprint(),
     }
 
@@ -146,46 +126,40 @@ def run_sampling(
     prompt: dict,
     prompt_key: str,
     out_path,
+    settings: SamplingSettings,
     *,
-    num_samples: int,
-    max_new_tokens: int,
-    seed: int,
     batch_size: int,
-    shard_size: int,
     progress: bool = True,
-    sampler: SamplerSettings | None = None,
 ) -> pd.DataFrame:
-    """Draw ``num_samples`` responses to ``prompt`` and write them to ``out_path`` (Parquet), with
-    the sampler's settings (default: from the model itself; see ``bonkl.lm.processors``)."""
+    """Draw ``settings.num_samples`` responses to ``prompt`` and write them to ``out_path`` (Parquet);
+    ``batch_size`` changes only the speed (it is not part of the manifest)."""
     from filelock import FileLock
 
+    if not isinstance(settings, SamplingSettings):
+        raise TypeError(f"settings must be a SamplingSettings, got {type(settings).__name__}")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    manifest = sampling_manifest(
-        model_spec,
-        prompt,
-        prompt_key,
-        num_samples=num_samples,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-        shard_size=shard_size,
-        sampler=sampler,
-    )
+    manifest = sampling_manifest(model_spec, prompt, prompt_key, settings)
     with FileLock(str(out_path.with_name(f".{out_path.name}.lock"))):  # concurrent runs take turns
         if out_path.is_file() and read_manifest(out_path) == manifest:
             return read_samples_file(out_path)  # another run of this very job finished it
-        return _draw(manifest, prompt, prompt_key, out_path, batch_size, progress)
+        return _draw(manifest, settings, prompt, prompt_key, out_path, batch_size, progress)
 
 
 def _draw(
-    manifest: dict, prompt: dict, prompt_key: str, out_path: Path, batch_size: int, progress: bool
+    manifest: dict,
+    settings: SamplingSettings,
+    prompt: dict,
+    prompt_key: str,
+    out_path: Path,
+    batch_size: int,
+    progress: bool,
 ) -> pd.DataFrame:
-    from ..lm.load import load_model
-    from ..lm.processors import SamplerSettings
+    from ..lm.load import SettingError, load_model
     from ..lm.prompts import chat_prompt_ids
     from ..lm.sampling import sample_responses
 
-    num_samples, shard_size = manifest["num_samples"], manifest["shard_size"]
+    num_samples, shard_size = settings.num_samples, settings.shard_size
     shard_dir = out_path.with_name(out_path.name + ".shards")
     if shard_dir.exists() and not _shard_manifest_matches(shard_dir, manifest):
         _note(f"{shard_dir} was drawn with other settings; drawing the pool again")
@@ -200,7 +174,10 @@ def _draw(
     starts = range(0, num_samples, shard_size)
     missing = [start for start in starts if _read_shard(*shard(start)) is None]
     if missing:
-        model, tokenizer = load_model(manifest["model"])
+        try:
+            model, tokenizer = load_model(manifest["model"])
+        except SettingError as error:  # the workflow's name for the model spec
+            raise ValueError(f"config lm.model.{error}") from None
         prompt_ids = chat_prompt_ids(tokenizer, prompt["text"])
         for start in missing:
             path, _, count = shard(start)
@@ -209,11 +186,11 @@ def _draw(
                 tokenizer,
                 prompt_ids,
                 count,
-                manifest["max_new_tokens"],
-                shard_seed(manifest["seed"], prompt_key, start // shard_size),
+                settings.max_new_tokens,
+                shard_seed(settings.seed, prompt_key, start // shard_size),
                 batch_size,
                 progress=progress,
-                sampler=SamplerSettings(**manifest["sampler"]),
+                sampler=settings.sampler,
             )
             frame["sample_index"] = frame["sample_index"] + start
             with atomic_path(path) as partial:
