@@ -10,7 +10,7 @@ rule aggregate:
         table=report(paths.estimates_table(LM_NAME), category="Language model", caption="../report/lm_table.rst"),
         summary=paths.summary_table(LM_NAME),
     log:
-        f"logs/lm/{LM_NAME}/aggregate.log",
+        paths.log("lm", LM_NAME, "aggregate"),
     params:
         labels=LM_PLAN.labels(),
         level=config["lm"]["estimate"]["bootstrap"]["level"],

@@ -16,7 +16,7 @@ rule claims_table:
         csv=report(paths.CLAIMS_CSV, caption="../report/claims.rst", category="Claims"),
         markdown=paths.CLAIMS_MD,
     log:
-        "logs/claims/claims_table.log",
+        paths.log("claims", "claims_table"),
     threads: config["claims"]["threads"]
     params:
         settings={k: v for k, v in config["claims"].items() if k != "threads"},

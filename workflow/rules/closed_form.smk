@@ -27,7 +27,7 @@ rule example2_data:
         simplex=paths.figure("fig07_example2_simplex", "csv"),
         tradeoff=paths.figure("fig08_example2_tradeoff", "csv"),
     log:
-        "logs/closed_form/example2_data.log",
+        paths.log("closed_form", "example2_data"),
     params:
         settings=config["example2"],
     script:
@@ -40,7 +40,7 @@ rule closed_form_data:
     output:
         paths.figure("{figure}", "csv"),
     log:
-        "logs/closed_form/{figure}_data.log",
+        paths.log("closed_form", "{figure}_data"),
     wildcard_constraints:
         # every figure but those example2_data writes: each has its own workflow/scripts/<figure>.py
         figure="|".join(f for f in CLOSED_FORM_FIGURES if paths.figure(f, "csv") not in rules.example2_data.output),
@@ -58,7 +58,7 @@ rule closed_form_plot:
         png=report(paths.figure("{figure}", "png"), caption="../report/figure.rst", category="Closed form"),
         pdf=paths.figure("{figure}", "pdf"),
     log:
-        "logs/closed_form/{figure}_plot.log",
+        paths.log("closed_form", "{figure}_plot"),
     params:
         options=lambda w: plot_options(w.figure),
         caption=lambda w: CLOSED_FORM_FIGURES[w.figure].caption,

@@ -12,7 +12,7 @@ rule estimate:
     output:
         paths.estimate(LM_NAME),
     log:
-        f"logs/lm/{LM_NAME}/estimate/{{prompt_set}}/{{reward}}.log",
+        paths.log("lm", LM_NAME, "estimate", "{prompt_set}", "{reward}"),
     params:
         n=config["lm"]["n"],
         estimate=config["lm"]["estimate"],

@@ -19,7 +19,7 @@ rule lm_figure_data:
     output:
         paths.figure("{lm_figure}", "csv"),
     log:
-        "logs/lm/figures/{lm_figure}_data.log",
+        paths.log("lm", "figures", "{lm_figure}_data"),
     params:
         spec=lambda w: config["lm"]["figures"][w.lm_figure],
     script:
@@ -34,7 +34,7 @@ rule lm_figure_plot:
         png=report(paths.figure("{lm_figure}", "png"), category="Language model", caption="../report/figure.rst"),
         pdf=paths.figure("{lm_figure}", "pdf"),
     log:
-        "logs/lm/figures/{lm_figure}_plot.log",
+        paths.log("lm", "figures", "{lm_figure}_plot"),
     params:
         caption=lambda w: lm_caption(w.lm_figure),
         title=lambda w: lm_title(w.lm_figure),

@@ -7,7 +7,7 @@ if MODEL_FILES:
         output:
             MODEL_FILES,
         log:
-            "logs/lm/provide_model.log",
+            paths.log("lm", "provide_model"),
         params:
             provide=config["lm"]["model"]["provide"],
         script:

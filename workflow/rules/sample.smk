@@ -11,7 +11,7 @@ rule sample:
     output:
         paths.samples(LM_NAME),
     log:
-        f"logs/lm/{LM_NAME}/sample/{{prompt_set}}/{{prompt_id}}.log",
+        paths.log("lm", LM_NAME, "sample", "{prompt_set}", "{prompt_id}"),
     threads: config["lm"]["resources"]["threads"]
     resources:
         gpu=config["lm"]["resources"]["gpu"],

@@ -8,7 +8,7 @@ rule score:
     output:
         paths.rewards(LM_NAME),
     log:
-        f"logs/lm/{LM_NAME}/score/{{prompt_set}}/{{prompt_id}}/{{reward}}.log",
+        paths.log("lm", LM_NAME, "score", "{prompt_set}", "{prompt_id}", "{reward}"),
     params:
         reference=lambda w: LM_PLAN.reference(w.prompt_set, w.prompt_id, w.reward),
     script:

@@ -1,4 +1,4 @@
-"""The results layout, written once: where the workflow writes each file below ``results/``.
+"""The results layout, written once: where the workflow writes each file below ``results/``, and its logs.
 
 The rule files name their outputs with these functions, :mod:`bonkl.pipeline.lm_targets` lists the
 targets with them, and :mod:`bonkl.results` reads the files back through them, so moving a file is
@@ -10,6 +10,7 @@ pattern. :func:`below_results` gives a path's place inside a ``results/`` folder
 from __future__ import annotations
 
 RESULTS = "results"
+LOGS = "logs"
 TABLES_DIR = f"{RESULTS}/tables"
 FIGURES_DIR = f"{RESULTS}/figures"
 LM_DIR = f"{RESULTS}/lm"
@@ -85,6 +86,15 @@ def estimates_table(model: str) -> str:
 def summary_table(model: str) -> str:
     """The average over prompts of each prompt set and reward, per n (rule ``aggregate``)."""
     return f"{lm_root(model)}/tables/summary.csv"
+
+
+def log(*parts: str) -> str:
+    """A rule's log below ``logs/``, the parts as folders (they may hold wildcards).
+
+    >>> log("lm", "tiny-random", "sample", "{prompt_set}", "{prompt_id}")
+    'logs/lm/tiny-random/sample/{prompt_set}/{prompt_id}.log'
+    """
+    return "/".join([LOGS, *parts]) + ".log"
 
 
 def below_results(path: str) -> str:
