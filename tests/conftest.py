@@ -1,19 +1,18 @@
 """The workflow built once per test session (closed forms, claims, the tiny language model), in a
-temporary copy with the small config; the workflow and notebook tests share it."""
+temporary copy, with the scenario of ``.test/`` as anyone runs it; the workflow and notebook tests share it."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from workflow_helpers import SMALL_CONFIG, Built, copy_workflow, snakemake, write_config
+from workflow_helpers import SCENARIO, Built, copy_workflow, snakemake
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Built:
-    """The workflow built once (``snakemake all``) with the small config; tests must not change it."""
+    """The workflow built once (``snakemake all``) with the small scenario; tests must not change it."""
     workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    write_config(workdir / "small.yaml", SMALL_CONFIG)
     started = time.perf_counter()
-    snakemake(workdir, "--cores", "2", "all", "--configfile", "small.yaml")
-    return Built(workdir, "small.yaml", time.perf_counter() - started)
+    snakemake(workdir, "--cores", "2", "all", "--configfile", *SCENARIO)
+    return Built(workdir, SCENARIO, time.perf_counter() - started)

@@ -1,7 +1,7 @@
 """The notebooks run end to end, and bonkl.results says which rule to run when a result is missing.
 
 ``notebooks/01_closed_form_examples.ipynb`` needs no results. ``notebooks/02_results_browser.ipynb``
-reads a tiny run of the workflow (``config/tiny.yaml``: a random model, no download; two prompts per
+reads a tiny run of the workflow (``.test/config_tiny/config.yaml``: a random model, no download; two prompts per
 prompt set) built once per session in a temporary copy of the workflow; the notebook finds it through
 ``$BONKL_RESULTS``.
 
@@ -238,14 +238,14 @@ def test_missing_results_name_the_command_to_run(monkeypatch, tmp_path):
         (
             results.resolve_model,
             (),
-            ["`snakemake --cores 2 lm`", "`snakemake --cores 2 lm --configfile config/tiny.yaml`"],
+            ["`snakemake --cores 2 lm`", "`snakemake --cores 2 lm --configfile .test/config_tiny/config.yaml`"],
         ),
         (
             results.read_lm_table,
             (TINY_MODEL,),
             [
                 "results/lm/tiny-random/tables/estimates.csv is missing",
-                "`snakemake --cores 2 lm --configfile config/tiny.yaml`",
+                "`snakemake --cores 2 lm --configfile .test/config_tiny/config.yaml`",
                 "aggregate",
             ],
         ),
@@ -256,7 +256,8 @@ def test_missing_results_name_the_command_to_run(monkeypatch, tmp_path):
             [
                 "results/lm/tiny-random/samples/alpaca/P1.parquet is missing",
                 "rule sample",
-                "`snakemake --cores 2 results/lm/tiny-random/samples/alpaca/P1.parquet --configfile config/tiny.yaml`",
+                "`snakemake --cores 2 results/lm/tiny-random/samples/alpaca/P1.parquet"
+                " --configfile .test/config_tiny/config.yaml`",
             ],
         ),
         (

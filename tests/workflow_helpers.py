@@ -1,7 +1,9 @@
-"""Helpers of the workflow tests: copy the workflow (Snakefile, config/, workflow/), run Snakemake, read its output.
+"""Helpers of the workflow tests: copy the workflow (Snakefile, config/, workflow/, .test/), run Snakemake,
+read its output.
 
-The copy imports the installed ``bonkl`` (the editable install of this repository), so its code
-dependencies point at this repository's ``src/bonkl``. A small config keeps the run short.
+The copy imports the ``bonkl`` that the tests import (the editable install, or ``PYTHONPATH``, which
+the Snakemake subprocess inherits), so its code dependencies point at that ``src/bonkl``. The
+scenarios of ``.test/`` keep the runs short.
 """
 
 from __future__ import annotations
@@ -20,28 +22,25 @@ from bonkl.plotting.closed_form import FIGURES
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Small grids and a short claims run: the whole workflow in well under a minute on 2 cores.
-SMALL_CONFIG = {
-    "example1_kl": {"n_max": 256, "num_n": 20},
-    "uniform": {"alphabet_sizes": [10, 100], "n_max": 2000, "num_n": 25},
-    "top_outcomes": {
-        "n_max": 100000,
-        "num_n": 25,
-        "tilt": 2.0,
-        "panels": {
-            "a": {"alphabet_size": 20, "top_masses": [1e-3]},
-            "b": {"alphabet_size": 10, "top_masses": [1e-4, 1e-2]},
-        },
-    },
-    "example1_tradeoff": {"n_max": 256, "num_n": 20},
-    "example2": {"masses": [0.6, 0.3, 0.1], "num_n": 30, "num_q": 40, "num_beta": 30},
-    "example3": {"num_points": 30},
-    "beyond_paper": {"num_points": 15, "many_outcomes": {"alphabet_size": 30}},
-    "claims": {"num_models": 50, "mc_draws": 10000, "threads": 2},
-    "plot": {"dpi": 72},
-    # The language-model stages on the tiny random model the workflow writes itself (no download).
-    "lm": yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())["lm"],
-}
+# The scenario the tests build: .test/config_small on top of .test/config_tiny (closed forms on small
+# grids, a short claims run, the tiny language model): the whole workflow in about a minute on 2 cores.
+SCENARIO = (".test/config_tiny/config.yaml", ".test/config_small/config.yaml")
+
+
+def merged(*configs: dict) -> dict:
+    """Config mappings merged as Snakemake merges several --configfile: later keys win, mappings recursively."""
+    out: dict = {}
+    for config in configs:
+        for key, value in config.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merged(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+#: What the scenario's files set (on top of config/config.yaml).
+SMALL_CONFIG = merged(*(yaml.safe_load((REPO / file).read_text()) for file in SCENARIO))
 
 CLOSED_FORM_FIGURES = list(FIGURES)
 
@@ -51,7 +50,7 @@ def copy_workflow(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("config", "workflow"):
+    for folder in ("config", "workflow", ".test"):
         shutil.copytree(REPO / folder, dest / folder, ignore=ignore)
     return dest
 
@@ -93,11 +92,15 @@ def job_counts(output: str) -> dict[str, int]:
 @dataclass
 class Built:
     workdir: Path
-    configfile: str
+    configfiles: tuple[str, ...]
     seconds: float
 
     def path(self, relative: str) -> Path:
         return self.workdir / relative
+
+    def config(self) -> dict:
+        """The config its files set (to change and write as one file of a test's own)."""
+        return merged(*(yaml.safe_load(self.path(file).read_text()) for file in self.configfiles))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return snakemake(self.workdir, *args, check=check)

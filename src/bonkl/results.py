@@ -11,7 +11,7 @@ table (rule claims_table, target claims), a figure's numbers (closed_form_data, 
 model's tidy table (aggregate, target lm), its samples (sample) and rewards (score).
 
 ``<model>`` is the config's ``lm.model.name``: ``smollm2-135m-instruct`` by default,
-``tiny-random`` with ``--configfile config/tiny.yaml``.
+``tiny-random`` with ``--configfile .test/config_tiny/config.yaml``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ENV_RESULTS = "BONKL_RESULTS"
 ENV_MODEL = "BONKL_MODEL"
 
 # The config file that builds each known model's results (others: the user's own config).
-_CONFIGFILES = {"tiny-random": "config/tiny.yaml", "gemma-2-9b-it": "config/paper.yaml"}
+_CONFIGFILES = {"tiny-random": ".test/config_tiny/config.yaml", "gemma-2-9b-it": "config/paper.yaml"}
 
 
 def _command(target: str, model: str | None = None) -> str:

@@ -132,16 +132,16 @@ def test_model_path_is_checked_before_any_job(tmp_path, monkeypatch, path, words
 
 
 def test_batch_size_change_redraws_nothing(built):
-    config = yaml.safe_load(built.path(built.configfile).read_text())
+    config = built.config()
     config["lm"]["model"]["batch_size"] = 3
     write_config(built.path("batch3.yaml"), config)
-    before = job_counts(built.run("-n", "all", "--configfile", built.configfile).stdout)  # {} on a clean build
+    before = job_counts(built.run("-n", "all", "--configfile", *built.configfiles).stdout)  # {} on a clean build
     after = job_counts(built.run("-n", "all", "--configfile", "batch3.yaml").stdout)
     assert after == before, (before, after)
 
 
 def test_typed_override_and_dropped_prompt_set(built):
-    config = yaml.safe_load(built.path(built.configfile).read_text())
+    config = built.config()
     config["lm"]["prompt_sets"] = {"translation": None}
     write_config(built.path("drop.yaml"), config)
     result = built.run("-n", "all", "--configfile", "drop.yaml", "--config", "lm={sampling: {num_samples: 64}}")
@@ -161,5 +161,5 @@ def test_typed_override_and_dropped_prompt_set(built):
     ],
 )
 def test_bad_override_fails_before_any_job(built, args, words):
-    result = built.run("-n", "all", "--configfile", built.configfile, *args, check=False)
+    result = built.run("-n", "all", "--configfile", *built.configfiles, *args, check=False)
     assert result.returncode != 0 and words in result.stdout, result.stdout[-3000:]

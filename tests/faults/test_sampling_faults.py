@@ -212,24 +212,20 @@ def test_damaged_pool_in_the_workflow_is_rebuilt_by_a_rerun(built, tmp_path):
 
     workdir = tmp_path / "wf"
     shutil.copytree(built.workdir, workdir, symlinks=True, ignore=shutil.ignore_patterns("*.lock*", "locks"))
-    root = f"results/lm/{yaml_name(built)}"
-    samples = workdir / f"{root}/samples/alpaca/P1.parquet"
+    from bonkl.pipeline import paths
+
+    model = built.config()["lm"]["model"]["name"]
+    samples = workdir / paths.samples(model, "alpaca", "P1")
     reference = samples.read_bytes()
     samples.write_bytes(reference[: len(reference) // 2])
-    target = f"{root}/estimates/alpaca/P1/loglik.estimates.parquet"
-    failed = snakemake(workdir, "--cores", "1", target, "--configfile", built.configfile, check=False)
+    target = paths.estimate(model, "alpaca", "loglik")
+    failed = snakemake(workdir, "--cores", "1", target, "--configfile", *built.configfiles, check=False)
     assert failed.returncode != 0
     logs = "".join(p.read_text() for p in (workdir / "logs").rglob("*.log") if "P1" in str(p))
     assert f"{samples.relative_to(workdir)}: unreadable Parquet" in logs and "Traceback" not in logs
     assert samples.with_name("P1.parquet.corrupt").exists() and not samples.exists()
     assert f"snakemake --cores all {samples.relative_to(workdir)}" in logs  # the command it names:
-    snakemake(workdir, "--cores", "1", str(samples.relative_to(workdir)), "--configfile", built.configfile)
+    snakemake(workdir, "--cores", "1", str(samples.relative_to(workdir)), "--configfile", *built.configfiles)
     assert samples.read_bytes() == reference
-    rerun = snakemake(workdir, "--cores", "1", target, "--configfile", built.configfile)
+    rerun = snakemake(workdir, "--cores", "1", target, "--configfile", *built.configfiles)
     assert job_counts(rerun.stdout).get("score") == 1 and job_counts(rerun.stdout).get("estimate") == 1
-
-
-def yaml_name(built) -> str:
-    import yaml
-
-    return yaml.safe_load(built.path(built.configfile).read_text())["lm"]["model"]["name"]

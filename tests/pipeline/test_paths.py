@@ -40,7 +40,7 @@ def test_the_rules_write_exactly_the_files_of_the_layout(tmp_path):
     from snakemake.utils import update_config, validate
 
     workdir = copy_workflow(tmp_path / "copy")
-    dry = snakemake(workdir, "-n", "--forceall", "all", "--configfile", "config/tiny.yaml").stdout
+    dry = snakemake(workdir, "-n", "--forceall", "all", "--configfile", ".test/config_tiny/config.yaml").stdout
     written = {
         path
         for line in re.findall(r"(?m)^    output: (.*)$", dry)
@@ -49,7 +49,7 @@ def test_the_rules_write_exactly_the_files_of_the_layout(tmp_path):
     }
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((REPO / "config" / "tiny.yaml").read_text()))
+    update_config(config, yaml.safe_load((REPO / ".test" / "config_tiny" / "config.yaml").read_text()))
     validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
     for name, file in config["lm"]["prompt_sets"].items():
         config["lm"]["prompt_sets"][name] = str(REPO / file)

@@ -59,7 +59,7 @@ def through_slurm(request, tmp_path_factory) -> SlurmRun:
     if reason := _skip_reason():
         pytest.skip(reason)
     local = request.getfixturevalue("built")  # asked for here, so a skip does not build it first
-    config = yaml.safe_load(yaml.safe_dump(SMALL_CONFIG))
+    config = yaml.safe_load(yaml.safe_dump(SMALL_CONFIG))  # the scenario's files, as one
     config["lm"]["resources"]["gpu"] = 1  # the node's fake GPUs: the request must reach Slurm
     workdir = copy_workflow(tmp_path_factory.mktemp("slurm-workflow"))
     write_config(workdir / "small.yaml", config)

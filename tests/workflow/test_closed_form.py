@@ -163,14 +163,14 @@ def test_claims_table_has_no_violation(built):
 
 
 def test_second_run_has_nothing_to_do(built):
-    result = built.run("-n", "all", "--configfile", built.configfile)
+    result = built.run("-n", "all", "--configfile", *built.configfiles)
     assert "Nothing to be done" in result.stdout, result.stdout[-3000:]
     assert job_counts(result.stdout) == {}
 
 
 def _dry_run_with(built, change: dict) -> tuple[dict, str]:
     write_config(built.path("change.yaml"), change)
-    result = built.run("-n", "all", "--configfile", built.configfile, "change.yaml")
+    result = built.run("-n", "all", "--configfile", *built.configfiles, "change.yaml")
     return job_counts(result.stdout), result.stdout
 
 
@@ -203,7 +203,7 @@ def _figures(out: str) -> set[str]:
 def test_compute_rules_depend_on_the_bonkl_modules_they_use(built):
     """Snakemake does not track imported modules: the rules list them as inputs (code_deps)."""
     fig01_data, fig03_plot = "results/figures/fig01_example1_kl.csv", "results/figures/fig03_top_outcomes_kl.png"
-    result = built.run("-n", "all", "--configfile", built.configfile, "--forcerun", fig01_data, fig03_plot)
+    result = built.run("-n", "all", "--configfile", *built.configfiles, "--forcerun", fig01_data, fig03_plot)
     blocks = result.stdout.split("rule ")[1:]
 
     def inputs(output):
@@ -277,7 +277,7 @@ def test_schema_defaults_are_the_shipped_config():
 
 
 def test_report_builds_with_a_caption_naming_each_paper_figure(built):
-    built.run("all", "--configfile", built.configfile, "--report", "report.html")
+    built.run("all", "--configfile", *built.configfiles, "--report", "report.html")
     html = built.path("report.html").read_text(errors="replace")
     for figure in FIGURES.values():
         assert figure.caption.split(":")[0] in html  # "Reproduces Fig. N of Beirami et al. (2025)"
@@ -285,6 +285,6 @@ def test_report_builds_with_a_caption_naming_each_paper_figure(built):
 
 def test_lint_finds_nothing_but_missing_conda_environments(built):
     # (--lint json prints text in Snakemake 9.27, so the text is parsed.)
-    result = built.run("--lint", "--configfile", built.configfile, check=False)
+    result = built.run("--lint", "--configfile", *built.configfiles, check=False)
     titles = {line.strip()[2:] for line in result.stdout.splitlines() if line.startswith("    * ")}
     assert titles <= {"Specify a conda environment or container for each rule.:"}, titles

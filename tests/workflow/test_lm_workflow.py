@@ -1,4 +1,4 @@
-"""The language-model stages end to end on the tiny random model (config/tiny.yaml's lm section)."""
+"""The language-model stages end to end on the tiny random model (.test/config_tiny/config.yaml's lm section)."""
 
 from __future__ import annotations
 
@@ -112,12 +112,12 @@ def test_tidy_table_has_every_prompt_reward_and_tilt(built):
 
 
 def test_second_run_has_nothing_to_do(built):
-    dry = built.run("-n", "all", "--configfile", built.configfile)
+    dry = built.run("-n", "all", "--configfile", *built.configfiles)
     assert job_counts(dry.stdout) == {}, dry.stdout[-3000:]
 
 
 def test_lm_plot_option_redraws_only_lm_figures(built, tmp_path):
-    config = yaml.safe_load(built.path(built.configfile).read_text())
+    config = built.config()
     config["lm"]["plot"] = {"panel_width": 2.0}
     write_config(built.path("plotchange.yaml"), config)
     dry = built.run("-n", "all", "--configfile", "plotchange.yaml")
@@ -125,7 +125,7 @@ def test_lm_plot_option_redraws_only_lm_figures(built, tmp_path):
 
 
 def test_band_tilt_change_skips_sampling(built):
-    config = yaml.safe_load(built.path(built.configfile).read_text())
+    config = built.config()
     config["lm"]["band_tilt"] = 4.0
     write_config(built.path("tiltchange.yaml"), config)
     counts = job_counts(built.run("-n", "all", "--configfile", "tiltchange.yaml").stdout)
