@@ -14,5 +14,5 @@ def built(tmp_path_factory) -> Built:
     """The workflow built once (``snakemake all``) with the small scenario; tests must not change it."""
     workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
     started = time.perf_counter()
-    snakemake(workdir, "--cores", "2", "all", "--configfile", *SCENARIO)
+    snakemake(workdir, "--cores", "2", "all", "--configfile", *SCENARIO, timeout=1800)
     return Built(workdir, SCENARIO, time.perf_counter() - started)

@@ -30,6 +30,8 @@ from .pools import PoolGroup
 MAX_FRACTION = 1 / 8  # intervals for n <= N * MAX_FRACTION
 ROUNDING = 1e-12  # a jackknife error below ROUNDING * (1 + |U|) is no variation
 MAX_ELEMENTS = 4_000_000  # resampled counts held at once (replicates x pools x outcomes)
+REPLICATES = (20, 100_000)  # fewer cannot show the tails; more only costs time
+LEVELS = (0.5, 1.0)  # [low, high): the coverage study's levels
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,11 @@ class IntervalSettings:
     seed: int = 0
 
     def __post_init__(self):
-        if int(self.replicates) != self.replicates or not 20 <= self.replicates <= 100_000:
-            raise ValueError(f"replicates must be a whole number in [20, 100000], got {self.replicates!r}")
-        if not 0.5 <= self.level < 1:
-            raise ValueError(f"level must lie in [0.5, 1), got {self.level!r}")
+        low, high = REPLICATES
+        if int(self.replicates) != self.replicates or not low <= self.replicates <= high:
+            raise ValueError(f"replicates must be a whole number in [{low}, {high}], got {self.replicates!r}")
+        if not LEVELS[0] <= self.level < LEVELS[1]:
+            raise ValueError(f"level must lie in [{LEVELS[0]:g}, {LEVELS[1]:g}), got {self.level!r}")
         if int(self.seed) != self.seed or self.seed < 0:
             raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}")
 

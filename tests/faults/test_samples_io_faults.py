@@ -65,37 +65,41 @@ def write_bytes(data: bytes):
 
 BAD_FILES = {
     # name: (suffix, writer, words the message must contain)
-    "empty_csv": ("csv", write_bytes(b""), "not a readable CSV"),
+    "empty_csv": ("csv", write_bytes(b""), "empty file, no header"),
     "binary_csv": ("csv", write_bytes(bytes(range(256)) * 8), "s.csv"),
     "truncated_parquet": (
         "parquet",
         lambda p: (write_table(pool_frame(), p), p.write_bytes(p.read_bytes()[:200])),
-        "not a readable PARQUET",
+        "not a readable Parquet file",
     ),
-    "garbage_parquet": ("parquet", write_bytes(b"PAR1garbagePAR1"), "not a readable PARQUET"),
-    "csv_named_parquet": ("parquet", lambda p: pool_frame().to_csv(p, index=False), "not a readable PARQUET"),
-    "broken_jsonl": ("jsonl", write_bytes(b'{"prompt_id": "a", "logprob": -1,\n'), "not a readable JSONL"),
+    "garbage_parquet": ("parquet", write_bytes(b"PAR1garbagePAR1"), "not a readable Parquet file"),
+    "csv_named_parquet": ("parquet", lambda p: pool_frame().to_csv(p, index=False), "not a readable Parquet file"),
+    "broken_jsonl": ("jsonl", write_bytes(b'{"prompt_id": "a", "logprob": -1,\n'), "line 1 is not JSON"),
     "null_key_jsonl": (
         "jsonl",
         write_bytes(b'{"prompt_id": "a", "logprob": -1, "reward": 0, "sample_key": null}\n'),
-        "'sample_key' is missing at row 0",
+        "column 'sample_key', row 0 (line 1): missing value",
     ),
     "null_key_parquet": (
         "parquet",
         lambda p: pool_frame().assign(sample_key=[None, "a", "b", "c"]).to_parquet(p),
-        "'sample_key' is missing at row 0",
+        "column 'sample_key', row 0: missing value",
     ),
     "bool_logprob": ("jsonl", write_bytes(b'{"prompt_id": "a", "logprob": true, "reward": 0}\n'), "'logprob'"),
-    "text_reward": ("csv", write_bytes(b"prompt_id,logprob,reward\na,-1,high\n"), "'reward' has 1 missing"),
-    "inf_reward": ("csv", write_bytes(b"prompt_id,logprob,reward\na,-1,inf\n"), "infinite"),
-    "empty_logprob": ("csv", write_bytes(b"prompt_id,logprob,reward\na,,1\n"), "'logprob' has 1 missing"),
+    "text_reward": (
+        "csv",
+        write_bytes(b"prompt_id,logprob,reward\na,-1,high\n"),
+        "'high' is not a plain decimal number",
+    ),
+    "inf_reward": ("csv", write_bytes(b"prompt_id,logprob,reward\na,-1,inf\n"), "'inf' is not a plain decimal"),
+    "empty_logprob": ("csv", write_bytes(b"prompt_id,logprob,reward\na,,1\n"), "'' is not a plain decimal"),
     "positive_logprob": ("csv", write_bytes(b"prompt_id,logprob,reward\na,0.1,1\n"), "<= 0"),
     "empty_prompt": ("csv", write_bytes(b"prompt_id,logprob,reward\n,-1,1\n"), "empty values"),
     "header_only": ("csv", write_bytes(b"prompt_id,logprob,reward\n"), "no samples"),
-    "missing_column": ("csv", write_bytes(b"prompt_id,logprob\na,-1\n"), "missing column"),
+    "missing_column": ("csv", write_bytes(b"prompt_id,logprob\na,-1\n"), "no column 'reward'"),
     "not_utf8": ("csv", write_bytes(b"prompt_id,logprob,reward\n\xff\xfe,-1,1\n"), "s.csv"),
-    "unknown_suffix": ("txt", write_bytes(b"x"), "unknown format"),
-    "directory": ("csv", lambda p: p.mkdir(), "no such samples file"),
+    "unknown_suffix": ("txt", write_bytes(b"x"), "cannot tell the table format from the suffix"),
+    "directory": ("csv", lambda p: p.mkdir(), "not a file"),
 }
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
 from ..audit import TOLERANCE, audit_pool, prompt_ids_by_id, prompt_texts
 from ..files.samples import read_token_pool
-from .flags import parse_ns, whole_number
+from ..lm.load import DTYPES
+from .flags import number_in, parse_ns, whole_number
 
 # The model spec's settings (bonkl.lm.load) as this command's flags.
 MODEL_FLAGS = {"path": "--model", "gguf_file": "--gguf-file", "dtype": "--dtype", "device": "--device"}
+MAX_TOLERANCE = 100.0  # nats: a larger difference is no longer rounding of any kind
 
 
 def add_parser(commands) -> None:
@@ -24,7 +26,9 @@ def add_parser(commands) -> None:
     audit.add_argument("--samples", required=True, help="CSV, JSONL or Parquet pool with token ids")
     audit.add_argument("--model", required=True, help="model folder, .gguf file or hub id (as lm.model.path)")
     audit.add_argument("--gguf-file", default=None, help="GGUF file inside --model")
-    audit.add_argument("--dtype", default="float32", help="float32 (default, exact) | bfloat16 | float16")
+    audit.add_argument(
+        "--dtype", default="float32", choices=DTYPES, help="float32 (default, exact), bfloat16 or float16"
+    )
     audit.add_argument("--device", default="cpu", help="cpu (default) | cuda | cuda:N | auto")
     audit.add_argument(
         "--prompts",
@@ -33,25 +37,27 @@ def add_parser(commands) -> None:
     )
     audit.add_argument("--n", type=parse_ns, help="the n values you will estimate at, e.g. 1,2,4,...,1024")
     audit.add_argument("--rescore", type=whole_number(1), default=64, help="how many samples to re-score (default 64)")
-    audit.add_argument("--seed", type=whole_number(0), default=0)
+    audit.add_argument("--seed", type=whole_number(0), default=0, help="seed of the samples re-scored (>= 0)")
     audit.add_argument(
         "--tolerance",
-        type=float,
+        type=number_in(0, MAX_TOLERANCE),
         default=TOLERANCE,
-        help=f"largest accepted |recorded - re-scored| in nats (default {TOLERANCE:g})",
+        help=f"largest accepted |recorded - re-scored| in nats, in (0, {MAX_TOLERANCE:g}] (default {TOLERANCE:g})",
     )
     audit.add_argument("--prompt-col", default="prompt_id")
     audit.add_argument("--logprob-col", default="logprob")
     audit.add_argument("--token-col", default="token_ids")
-    audit.add_argument("--out", default=None, help="optional JSON report (summary and every re-scored sample)")
+    audit.add_argument("--out", default=None, help="optional .json report (summary and every re-scored sample)")
     audit.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Run the audit from parsed arguments; print the verdict (exit 1 on FAIL)."""
-    from ..files.atomic import refuse_overwrite, write_json
+    from ..files.atomic import check_outputs, write_json
 
-    refuse_overwrite([args.samples, args.prompts], [args.out])
+    check_outputs([args.samples, args.prompts], [args.out])  # never onto the pool: before any work
+    if args.out and Path(args.out).suffix.lower() != ".json":
+        raise ValueError(f"--out {args.out}: the report is one JSON document; name it .json")
     result = _audit(args)
     summary = result.summary()
     for finding in result.findings:
@@ -75,8 +81,6 @@ def _require_lm() -> None:
 
 def _audit(args):
     _require_lm()
-    if not 0 < args.tolerance < np.inf:
-        raise ValueError(f"--tolerance must be a finite number > 0, got {args.tolerance}")
     pool = read_token_pool(
         args.samples, prompt_col=args.prompt_col, logprob_col=args.logprob_col, token_col=args.token_col
     )
@@ -93,8 +97,21 @@ def _audit(args):
         raise ValueError(f"{MODEL_FLAGS[error.setting]} {error.problem}") from None
     except NotImplementedError as error:  # transformers: an architecture or GGUF type it cannot load
         raise ValueError(f"--model {args.model!r} cannot be loaded: {error}") from None
-    prompt_ids = prompt_ids_by_id(pool, tokenizer, texts)
+    try:
+        prompt_ids = prompt_ids_by_id(pool, tokenizer, texts)
+    except ValueError as error:  # about the pool's prompts: name its file
+        raise ValueError(f"{args.samples}: {error}") from None
     max_n = None if args.n is None else float(args.n.max())
-    return audit_pool(
-        pool, model, tokenizer, prompt_ids, rescore=args.rescore, seed=args.seed, tolerance=args.tolerance, max_n=max_n
-    )
+    try:
+        return audit_pool(
+            pool,
+            model,
+            tokenizer,
+            prompt_ids,
+            rescore=args.rescore,
+            seed=args.seed,
+            tolerance=args.tolerance,
+            max_n=max_n,
+        )
+    except ValueError as error:  # about the pool: name its file
+        raise ValueError(f"{args.samples}: {error}") from None

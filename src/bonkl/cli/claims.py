@@ -29,11 +29,11 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     """The claims table; exit 0 when no claim is violated, 1 otherwise."""
     from ..claims import claims_report, shown
-    from ..files.atomic import refuse_overwrite, table_format
+    from ..files.atomic import check_outputs, table_format
 
     if args.out:
         table_format(args.out)
-    refuse_overwrite([], [args.out, args.markdown])
+    check_outputs([], [args.out, args.markdown])  # both checked before minutes of work
     table, summary = claims_report(
         args.models, args.seed, args.mc_draws, workers=args.workers, out=args.out, markdown=args.markdown
     )

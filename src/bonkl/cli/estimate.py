@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from .._validate import subset_sizes
+from ..files.atomic import check_outputs, table_format
 from ..intervals import IntervalSettings
+from ..plotting.estimates import MAX_PANELS
 from ..pool_table import METHODS, estimate_table
 from ..pools import TIES
-from .flags import parse_ns, parse_orders, whole_number
+from .flags import MAX_TILT, level, number_in, parse_ns, parse_orders, replicates, whole_number
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
-MAX_PANELS = 12  # prompts drawn one per panel in --figure (the average is always drawn)
 
 
 def add_parser(commands) -> None:
@@ -26,12 +25,19 @@ def add_parser(commands) -> None:
         "column if present, else by equal (logprob, reward). Writes one row per prompt and n.",
     )
     est.add_argument("--samples", required=True, help="CSV, JSONL or Parquet file of samples")
-    est.add_argument("--n", required=True, type=parse_ns, help="comma-separated n values, e.g. 1,2,4,8")
+    est.add_argument(
+        "--n",
+        required=True,
+        type=parse_ns,
+        help="comma-separated n values, e.g. 1,2,4,8, each in [1, 10000000] and given once (a repeated n is "
+        "refused: it would repeat its rows); whole numbers for --method unbiased",
+    )
     est.add_argument("--out", required=True, help="output table: .csv, .parquet or .jsonl (by suffix)")
     est.add_argument(
         "--figure",
-        help="optional figure (.png, .pdf or .svg): the prompt average, then one panel per prompt (the first "
-        f"{MAX_PANELS} prompts by id when there are more)",
+        help="optional figure (.png, .pdf or .svg): the average over the prompts with its interval, then one "
+        f"panel per prompt for at most {MAX_PANELS} prompts (the first by id; the figure keeps its size, and the "
+        "title says how many are left out, whatever the number of prompts)",
     )
     est.add_argument(
         "--summary",
@@ -40,7 +46,10 @@ def add_parser(commands) -> None:
     )
     est.add_argument("--group-col", help="a column of the samples (one value per prompt) to average within")
     est.add_argument(
-        "--tilt", type=float, default=1.0, help="tilt t > 0 of the tilted min (-t) and max (+t) of eq. 25 (default 1)"
+        "--tilt",
+        type=number_in(0, MAX_TILT),
+        default=1.0,
+        help=f"tilt t in (0, {MAX_TILT:g}] of the tilted min (-t) and max (+t) of eq. 25 (default 1)",
     )
     est.add_argument(
         "--method",
@@ -59,57 +68,57 @@ def add_parser(commands) -> None:
     )
     est.add_argument(
         "--bootstrap",
-        type=whole_number(0),
+        type=replicates,
         default=0,
         metavar="REPLICATES",
         help="intervals for eq. 25, eq. 23, the expected reward and the win rate: a studentized bootstrap "
-        "from this many resamples of each pool (0: none; 200 is plenty), shown only where the coverage "
-        "study found it holds its level (n <= N/8, see ci_note); at least 20",
+        "from this many resamples of each pool (0: none; else 20 to 100000; 200 is plenty), shown only where "
+        "the coverage study found it holds its level (n <= N/8, see ci_note)",
     )
-    est.add_argument("--level", type=float, default=0.9, help="confidence level of the intervals (default 0.9)")
+    est.add_argument(
+        "--level", type=level, default=0.9, help="confidence level in [0.5, 1) of the intervals (default 0.9)"
+    )
     est.add_argument("--seed", type=whole_number(0), default=0, help="seed of the bootstrap (default 0)")
     est.add_argument(
         "--divergences",
         type=parse_orders,
         metavar="ALPHAS",
-        help="also estimate the Renyi divergences of these orders (e.g. 0.5,2; and always "
-        "infinity), chi-square and total variation, each beside its bound (beyond the paper)",
+        help="also estimate the Renyi divergences of these orders (e.g. 0.5,2; each in (0, 1000000] or inf; "
+        "and always inf), chi-square and total variation, each beside its bound (beyond the paper)",
     )
     est.add_argument("--prompt-col", default="prompt_id")
     est.add_argument("--logprob-col", default="logprob")
     est.add_argument("--reward-col", default="reward")
-    est.add_argument("--key-col", default="sample_key")
+    est.add_argument(
+        "--key-col",
+        help="the column of sample keys (identical responses, one key); default: sample_key when the file has "
+        "it, else equal (logprob, reward) pairs are one response. A column named here must exist",
+    )
     est.add_argument("--quiet", action="store_true", help="print nothing but errors")
     est.set_defaults(func=run)
 
 
 def _check_flags(args) -> None:
-    """What the flags' types cannot see alone: their combinations."""
-    if not 0 < args.tilt < np.inf:
-        raise ValueError(f"--tilt must be a finite number > 0, got {args.tilt}")
-    if not 0 < args.level < 1:
-        raise ValueError(f"--level must lie in (0, 1), got {args.level}")
-    if 0 < args.bootstrap < 20:
-        raise ValueError(f"--bootstrap needs at least 20 resamples (or 0 for none), got {args.bootstrap}")
+    """What the flags' types cannot see alone: their combinations, and the outputs' file names."""
     if args.bootstrap and args.method != "unbiased":
         raise ValueError("--bootstrap: intervals exist for --method unbiased only (their coverage is measured for it)")
     if args.method == "unbiased":
         subset_sizes(args.n, name="--n")
-
-
-def run(args) -> int:
-    _check_flags(args)
-    from ..files.atomic import refuse_overwrite, table_format, write_table
-    from ..files.samples import read_sample_table
-    from ..pools import build_pools
-    from ..summary import prompt_average
-
     table_format(args.out)
     if args.summary:
         table_format(args.summary)
     if args.figure and Path(args.figure).suffix.lower() not in FIGURE_FORMATS:
         raise ValueError(f"--figure {args.figure}: use one of {', '.join(FIGURE_FORMATS)}")
-    refuse_overwrite([args.samples], [args.out, args.figure, args.summary])
+    check_outputs([args.samples], [args.out, args.figure, args.summary])
+
+
+def run(args) -> int:
+    _check_flags(args)
+    from ..files.atomic import write_table
+    from ..files.samples import read_sample_table
+    from ..pools import build_pools
+    from ..summary import prompt_average
+
     samples = read_sample_table(
         args.samples,
         prompt_col=args.prompt_col,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,6 +90,42 @@ def write_text(text: str, path) -> None:
         partial.write_text(text, encoding="utf-8")
 
 
+def check_outputs(inputs, outputs) -> None:
+    """Before a command does any work: no output is an input or another output, and every output can
+    be written (so that a command never stops half-way with its first output written). One
+    ``ValueError`` naming the path; ``None`` entries (an option not given) are skipped."""
+    refuse_overwrite(inputs, outputs)
+    for out in outputs:
+        if out is not None:
+            _check_writable(Path(out))
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its links followed, or a ``ValueError`` for a loop of links."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as error:  # Python 3.11/3.12 raise RuntimeError for a loop
+        raise ValueError(f"{path}: a loop of symbolic links ({error}); point it at a real file") from None
+
+
+def _check_writable(path: Path) -> None:
+    target = _resolved(path)
+    if target.is_dir():
+        raise ValueError(f"{path}: a folder; give a file name")
+    folder = target.parent
+    while not folder.exists():  # write creates the missing folders: the nearest existing one decides
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{path}: cannot create its folder, {folder} is a file")
+    try:  # a real write tells what permission bits cannot (read-only file systems, root, ACLs)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.probe-", delete=True)
+        probe.close()
+    except OSError as error:
+        raise ValueError(
+            f"{path}: cannot write in {folder} ({error.strerror or error}); choose another place"
+        ) from None
+
+
 def refuse_overwrite(inputs, outputs) -> None:
     """A ``ValueError`` if an output would replace an input, or two outputs are one file.
 
@@ -96,7 +133,7 @@ def refuse_overwrite(inputs, outputs) -> None:
     """
 
     def same(a: Path, b: Path) -> bool:
-        if a.resolve() == b.resolve():
+        if _resolved(a) == _resolved(b):
             return True
         return a.exists() and b.exists() and os.path.samefile(a, b)
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import yaml
 
+# A prompt id names files and a workflow wildcard. (?!\n): jsonschema matches with Python's re, whose
+# $ also matches before a final newline, so "Q1\n" would pass without it.
+ID_PATTERN = r"^[A-Za-z0-9_-]+$(?!\n)"
 PROMPT_SET_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -25,7 +28,7 @@ PROMPT_SET_SCHEMA = {
                 "additionalProperties": False,
                 "required": ["id", "text"],
                 "properties": {
-                    "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+                    "id": {"type": "string", "pattern": ID_PATTERN},
                     "text": {"type": "string", "pattern": r"\S"},
                     "reference": {"type": "string", "pattern": r"\S"},
                 },

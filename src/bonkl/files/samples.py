@@ -1,226 +1,97 @@
-"""Reading a user's best-of-n sample log (CSV, JSONL or Parquet) with clear errors.
+"""Users' sample tables (CSV, JSONL or Parquet), read by the strict reader of :mod:`bonkl.files.tables`.
 
-Values keep their meaning on the way in: prompt ids and sample keys are text (``"01"`` is not
-``"1"``, and an empty response is the key ``""``, not a missing value), and floats are parsed to
-the exact double that was written, so equal log-probabilities stay equal.
+Values keep their meaning on the way in: prompt ids and sample keys are the text the user wrote
+(``"01"`` is not ``"1"``, an empty response is the key ``""``, not a missing value), and numbers are
+read to the exact double that was written, so equal log-probabilities stay equal.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import TABLE_FORMATS, table_format
+from .tables import BOOL, IDS, KEY, NUMBER, TEXT, read_table
 
-# pandas < 3 turns date-like column names into dates unless told not to; 3 deprecates the switch.
-_NO_DATES = {"convert_dates": False} if int(pd.__version__.split(".")[0]) < 3 else {}
-# What counts as missing in a numeric column of a CSV (never in a text column).
-_NUMERIC_NA = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "-NaN", "-nan"]
-
-
-def _read(path: Path, suffix: str, text_cols: list[str], numeric_cols: list[str]) -> pd.DataFrame:
-    if suffix == ".csv":
-        return pd.read_csv(
-            path,
-            dtype={c: str for c in text_cols},
-            keep_default_na=False,
-            na_values={c: _NUMERIC_NA for c in numeric_cols},
-        )
-    if suffix == ".jsonl":
-        return pd.read_json(path, lines=True, dtype=False, precise_float=True, **_NO_DATES)
-    return pd.read_parquet(path)
+#: The key column read when it is there (``read_sample_table(key_col=None)``).
+DEFAULT_KEY = "sample_key"
+_FLAGS = "choose other names with --prompt-col/--logprob-col/--reward-col/--key-col/--group-col"
 
 
-def read_table(path, what: str = "table", text_cols=(), numeric_cols=()) -> pd.DataFrame:
-    """Any table the package reads, by suffix; a missing, empty or corrupt file is one ``ValueError``
-    naming the file (never a parser traceback)."""
-    path = Path(path)
-    suffix = table_format(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such {what} file")
-    try:
-        return _read(path, suffix, list(text_cols), list(numeric_cols))
-    except (
-        OSError,
-        ValueError,
-        TypeError,
-        UnicodeDecodeError,
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
-    ) as error:  # pyarrow's ArrowInvalid is a ValueError
-        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-        raise ValueError(
-            f"{path}: not a readable {suffix[1:].upper()} {what} ({first}); rewrite or replace the file"
-        ) from None
-
-
-def _as_key(value, path: Path, column: str, row: int) -> str:
-    """A sample key as text; lists (token ids) as JSON. A missing key is an error, not a new outcome."""
-    if isinstance(value, str):
-        return value
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        raise ValueError(
-            f"{path}: column {column!r} is missing at row {row}; give every sample a key "
-            "(an empty response is the empty string) or drop the column"
-        )
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return json.dumps([v.item() if hasattr(v, "item") else v for v in value])
-    return str(value.item() if hasattr(value, "item") else value)
-
-
-def _numbers(column: pd.Series) -> np.ndarray:
-    """float64 values; anything that is not a real number (text, bool, null) becomes NaN."""
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(np.float64, na_value=np.nan)
-
-    def number(value):
-        if isinstance(value, (bool, np.bool_)) or value is None:
-            return np.nan
-        try:
-            return float(value)  # Python's parser: the exact double of the text
-        except (TypeError, ValueError):
-            return np.nan
-
-    return np.array([number(v) for v in column], dtype=np.float64)
-
-
-def _groups(frame: pd.DataFrame, path, group_col: str) -> list[str]:
-    """The ``--group-col`` values as text, one per prompt."""
-    groups = [_as_key(v, path, group_col, i) for i, v in enumerate(frame["group"])]
-    spread = pd.Series(groups).groupby(frame["prompt_id"].to_numpy()).nunique()
+def _groups(frame: pd.DataFrame, path, group_col: str) -> pd.Series:
+    """The ``--group-col`` values, one per prompt."""
+    spread = frame["group"].groupby(frame["prompt_id"].to_numpy()).nunique()
     if (spread > 1).any():
         raise ValueError(
             f"{path}: column {group_col!r} must be one value per prompt; prompt "
             f"{spread[spread > 1].index[0]!r} has {int(spread.max())}"
         )
-    return groups
+    return frame["group"]
 
 
 def read_sample_table(
-    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key", group_col=None
+    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col=None, group_col=None
 ) -> pd.DataFrame:
     """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key][, group]``.
 
-    Raises ``ValueError`` naming the file, the column, the row and the fix: unknown format, a
-    corrupt file, missing column, NaN, a positive log-probability, an empty prompt id, a missing key.
-    Pool identities (one log-probability and one reward per key, total mass at most 1) are checked
-    by :func:`bonkl.pool.make_pool`.
+    ``key_col`` names the column of sample keys (identical responses, one key); without it the
+    column ``sample_key`` is used when the file has one. Raises ``ValueError`` naming the file, the
+    column, the row and the fix: every problem of :func:`bonkl.files.tables.read_table`, a column
+    named twice, a positive log-probability, an empty prompt id. Pool identities (one
+    log-probability and one reward per key, total mass at most 1) are checked by
+    :func:`bonkl.pools.build_pools`.
     """
     path = Path(path)
-    if Path(path).suffix.lower() not in TABLE_FORMATS:
-        raise ValueError(f"{path}: unknown format {path.suffix!r}; use one of {list(TABLE_FORMATS)}")
-    text_cols = [prompt_col, key_col] + ([group_col] if group_col else [])
-    frame = read_table(path, "samples", text_cols=text_cols, numeric_cols=[logprob_col, reward_col])
-    named = [prompt_col, logprob_col, reward_col, key_col] + ([group_col] if group_col else [])
+    key = key_col or DEFAULT_KEY
+    named = [prompt_col, logprob_col, reward_col, key] + ([group_col] if group_col else [])
     if len(set(named)) < len(named):
         raise ValueError(
             f"{path}: the prompt, logprob, reward and key columns must be four different "
             f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col)"
         )
-    wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward"}
-    missing = [name for name in [*wanted, *([group_col] if group_col else [])] if name not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
-            "(choose other names with --prompt-col/--logprob-col/--reward-col/--group-col)"
-        )
+    wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward", key: "sample_key"}
+    kinds = {prompt_col: TEXT, logprob_col: NUMBER, reward_col: NUMBER, key: KEY}
     if group_col:
-        wanted[group_col] = "group"
-    if key_col in frame.columns:
-        wanted[key_col] = "sample_key"
-    frame = frame[list(wanted)].rename(columns=wanted).reset_index(drop=True)
+        wanted[group_col], kinds[group_col] = "group", KEY
+    optional = () if key_col else (key,)
+    frame = read_table(path, kinds, optional=optional, what="samples", fix=_FLAGS).rename(columns=wanted)
     if frame.empty:
         raise ValueError(f"{path}: no samples")
-    for column in ("logprob", "reward"):
-        raw = frame[column]
-        values = _numbers(raw)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise ValueError(
-                f"{path}: column {column!r} has {bad.sum()} missing, infinite or non-numeric "
-                f"value(s), first at row {row} ({raw.iloc[row]!r}); every sample needs a finite number"
-            )
-        frame[column] = values
     if (frame["logprob"] > 0).any():
         row = int(np.argmax(frame["logprob"].to_numpy() > 0))
         raise ValueError(
             f"{path}: logprob must be a natural log-probability (<= 0); row {row} has {frame['logprob'].iloc[row]!r}"
         )
-    prompt_ids = frame["prompt_id"]
-    empty = prompt_ids.isna().to_numpy() | (prompt_ids.astype(str).str.strip() == "").to_numpy()
+    empty = (frame["prompt_id"].str.strip() == "").to_numpy()
     if empty.any():
         raise ValueError(
-            f"{path}: column 'prompt_id' has empty values, first at row "
+            f"{path}: column {prompt_col!r} has empty values, first at row "
             f"{int(np.argmax(empty))}; give every sample its prompt's id"
         )
-    frame["prompt_id"] = [_as_key(v, path, prompt_col, i) for i, v in enumerate(prompt_ids)]
     if group_col:
         frame["group"] = _groups(frame, path, group_col)
-    if "sample_key" in frame:
-        frame["sample_key"] = [_as_key(v, path, key_col, i) for i, v in enumerate(frame["sample_key"])]
     return frame
-
-
-def _parse_ids(value, row: int, column: str, path) -> list[int]:
-    """Token ids from a list/array, a JSON/Python list as text, or space-separated integers."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = ast.literal_eval(text) if text.startswith("[") else [int(t) for t in text.split()]
-        except (ValueError, SyntaxError):
-            raise ValueError(
-                f"{path}: column {column!r}, row {row}: cannot read token ids from "
-                f"{text[:60]!r} (want a list of integers)"
-            ) from None
-    try:
-        ids = [int(t) for t in value]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{path}: column {column!r}, row {row}: token ids must be a list of integers, got {value!r:.60}"
-        ) from None
-    if not ids:
-        raise ValueError(f"{path}: column {column!r}, row {row}: empty token ids")
-    return ids
 
 
 def read_token_pool(
     path, *, prompt_col="prompt_id", logprob_col="logprob", token_col="token_ids", prompt_token_col="prompt_token_ids"
 ) -> pd.DataFrame:
     """The pool ``bonkl audit`` re-scores: ``prompt_id, token_ids, logprob`` (and ``prompt_token_ids``,
-    ``finished`` if present)."""
+    ``finished`` if present), every value checked by the strict reader."""
     path = Path(path)
-    frame = read_table(path, "pool", text_cols=[prompt_col, token_col, prompt_token_col], numeric_cols=[logprob_col])
-    missing = [c for c in (prompt_col, logprob_col, token_col) if c not in frame.columns]
-    if missing:
-        hint = (
-            " (the audit re-scores each response, so it needs its token ids: keep the ids your "
-            "sampler returned, end-of-sequence token included)"
-            if token_col in missing
-            else ""
-        )
-        raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}{hint}")
+    kinds = {prompt_col: TEXT, logprob_col: NUMBER, token_col: IDS, prompt_token_col: IDS, "finished": BOOL}
+    fix = (
+        "the audit re-scores each response, so it needs its token ids: keep the ids your sampler returned, "
+        "end-of-sequence token included (or name the columns with --prompt-col/--logprob-col/--token-col)"
+    )
+    frame = read_table(path, kinds, optional=(prompt_token_col, "finished"), what="pool", fix=fix)
     if frame.empty:
         raise ValueError(f"{path}: no samples")
-    frame = frame.reset_index(drop=True)
-    out = pd.DataFrame(
-        {"prompt_id": frame[prompt_col].astype(str), "logprob": pd.to_numeric(frame[logprob_col], errors="coerce")}
-    )
-    bad = ~np.isfinite(out["logprob"].to_numpy(np.float64))
-    if bad.any():
-        raise ValueError(
-            f"{path}: column {logprob_col!r} has {bad.sum()} missing or non-numeric value(s), "
-            f"first at row {int(np.argmax(bad))}"
-        )
-    out["token_ids"] = [_parse_ids(v, i, token_col, path) for i, v in enumerate(frame[token_col])]
-    if prompt_token_col in frame.columns:
-        out["prompt_token_ids"] = [
-            _parse_ids(v, i, prompt_token_col, path) for i, v in enumerate(frame[prompt_token_col])
-        ]
-    if "finished" in frame.columns:
-        out["finished"] = frame["finished"].astype(bool)
-    return out
+    names = {
+        prompt_col: "prompt_id",
+        logprob_col: "logprob",
+        token_col: "token_ids",
+        prompt_token_col: "prompt_token_ids",
+    }
+    return frame.rename(columns=names)

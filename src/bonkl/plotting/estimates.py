@@ -27,6 +27,7 @@ SPREADS = {
     "quantiles": (("kl_estimator_q05", "kl_estimator_q95"), "eq. 25, 5%-95% under best-of-n"),
 }
 ABOVE = "kl_corollary_4_2_above_kl_bon"
+MAX_PANELS = 12  # prompts drawn one per panel (the average is always drawn): a readable figure for any number
 # Per-pool facts the panels state: how many samples, how many finished, which n lie past the pool.
 POOL = ["num_samples", "finished_fraction", "beyond_pool", "ci_note", ABOVE]
 FINISHED_WARNING = 0.9  # a panel whose pool is less finished than this says so
@@ -136,7 +137,7 @@ def plot_estimates(
     columns: int = 4,
     intervals: bool = True,
     spread: str = "tilted",
-    max_panels: int = 12,
+    max_panels: int = MAX_PANELS,
 ):
     """The average over prompts (from ``summary``, when it averages several prompts), then one
     panel per prompt, at most ``max_panels`` (the first by id; the title says how many are left out)."""
