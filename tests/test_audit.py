@@ -7,6 +7,8 @@ probabilities transformers reports for it (must FAIL: recorded higher than the m
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from bonkl.cli import main  # noqa: E402
+from bonkl.files.atomic import write_table  # noqa: E402
 
 PROMPTS = {"P1": "say something.", "P2": "count: 1 2 3"}
 NUM_SAMPLES = 48
@@ -127,7 +130,6 @@ def test_generate_with_the_checkpoints_top_k_is_flagged(tmp_path, tiny, generate
     text = capsys.readouterr().out
     assert code == 1, text
     assert "verdict: FAIL" in text and "systematically HIGHER" in text
-    import json
 
     report = json.loads(out.read_text())
     assert report["median_difference"] > 1e-2  # top-k removed visible mass at almost every step
@@ -139,9 +141,9 @@ def test_our_sampler_passes(tmp_path, tiny, sampler_pool, capsys, fmt):
     text = capsys.readouterr().out
     assert code == 0, text
     assert "[FAIL]" not in text and "match the model" in text
-    import json
 
-    assert json.loads(out.read_text())["largest_abs_difference"] < 1e-4
+    report = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the JSON report"))
+    assert report["largest_abs_difference"] < 1e-4
 
 
 def test_prompts_from_a_prompt_set_and_csv_token_ids(tmp_path, tiny, sampler_pool, capsys):
@@ -190,10 +192,10 @@ def test_stripped_eos_and_inconsistent_duplicates_and_small_pool(tmp_path, tiny,
 @pytest.mark.parametrize(
     "case,message",
     [
-        ("no_token_ids", "missing column(s) ['token_ids']"),
+        ("no_token_ids", "no column 'token_ids'"),
         ("no_model", "--model"),
         ("no_prompts", "give --prompts"),
-        ("bad_ids", "cannot read token ids"),
+        ("bad_ids", "'[1, 2' is not a list of token ids"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny, sampler_pool, capsys, case, message):
@@ -215,3 +217,46 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny, sampler_pool, capsys, 
     assert code == 2
     assert message in captured.err and "Traceback" not in captured.err
     assert len(captured.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"token_ids": lambda ids: [*ids[:-1], 10**6]},  # past the vocabulary
+        {"token_ids": lambda ids: [-1, *ids]},  # negative
+        {"token_ids": lambda ids: [10**30]},  # past any integer type
+        {"prompt_token_ids": lambda ids: [*ids, 999]},  # the prompt's ids from another tokenizer
+    ],
+)
+def test_token_ids_are_checked_against_the_vocabulary_before_any_forward_pass(
+    tmp_path, tiny, sampler_pool, capsys, monkeypatch, bad
+):
+    """Pools from another tokenizer are what the audit exists to catch: one line, exit 2, no pass run."""
+    import bonkl.lm.sampling
+
+    monkeypatch.setattr(bonkl.lm.sampling, "score_sequences", lambda *a, **k: pytest.fail("a forward pass ran"))
+    ((column, change),) = bad.items()
+    pool = sampler_pool.copy()
+    first = pool["prompt_id"] == pool.at[3, "prompt_id"]  # a prompt's ids: every row of the prompt
+    rows = first if column == "prompt_token_ids" else pool.index == 3
+    pool[column] = [change(list(ids)) if bad_row else list(ids) for bad_row, ids in zip(rows, pool[column])]
+    path = tmp_path / "pool.jsonl"
+    write_table(pool, path)
+    code = main(["audit", "--samples", str(path), "--model", str(tiny["dir"]), "--out", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "outside the model's vocabulary" in err and str(path) in err, err
+    assert column == "prompt_token_ids" or "row 3" in err, err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_one_prompt_with_two_prompt_token_ids_is_refused(tmp_path, tiny, sampler_pool, capsys):
+    pool = sampler_pool.copy()
+    pool["prompt_token_ids"] = [
+        [*ids, 5] if row == 3 else list(ids) for row, ids in enumerate(pool["prompt_token_ids"])
+    ]
+    path = tmp_path / "pool.parquet"
+    write_table(pool, path)
+    code = main(["audit", "--samples", str(path), "--model", str(tiny["dir"])])
+    err = capsys.readouterr().err
+    assert code == 2 and "carry different prompt_token_ids" in err and len(err.strip().splitlines()) == 1, err

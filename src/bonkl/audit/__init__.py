@@ -52,7 +52,17 @@ def prompt_ids_by_id(pool: pd.DataFrame, tokenizer, texts: dict | None) -> dict:
     """``prompt_id -> prompt token ids``: the pool's ``prompt_token_ids``, else the texts with the
     model's chat template applied, as the workflow does."""
     if texts is None:
-        return {pid: list(group.iloc[0]) for pid, group in pool.groupby("prompt_id")["prompt_token_ids"]}
+        out = {}
+        for pid, group in pool.groupby("prompt_id", sort=True)["prompt_token_ids"]:
+            first = list(group.iloc[0])
+            other = [row for row, ids in group.items() if list(ids) != first]
+            if other:
+                raise ValueError(
+                    f"prompt {pid!r}: rows {group.index[0]} and {other[0]} carry different prompt_token_ids; "
+                    "the samples of one prompt share its token ids (or give each prompt its own prompt_id)"
+                )
+            out[pid] = first
+        return out
     from ..lm.prompts import chat_prompt_ids
 
     return {pid: chat_prompt_ids(tokenizer, texts[pid]) for pid in sorted(set(pool["prompt_id"]))}
@@ -99,6 +109,7 @@ def audit_pool(
 ) -> AuditResult:
     """Audit a pool (see the module docstring); ``rescore`` samples chosen with ``seed``, distinct
     responses first, spread over the prompts."""
+    from ..lm.rescore import check_token_ids, vocabulary_size
     from ..lm.sampling import eos_token_ids
 
     if rescore < 1:
@@ -106,6 +117,10 @@ def audit_pool(
     if not tolerance > 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance}")
     pool = pool.reset_index(drop=True)  # rows are numbered 0..N-1 in the report
+    try:  # before any forward pass: an id the model cannot embed is another tokenizer's pool
+        check_token_ids(pool, prompt_ids, vocabulary_size(model))
+    except ValueError as error:
+        raise ValueError(f"{error}; were the samples tokenised by another model's tokenizer?") from None
     eos = set(eos_token_ids(model, tokenizer))
     findings = structure_findings(pool, eos, max_n, tolerance)
     rng = np.random.default_rng(seed)

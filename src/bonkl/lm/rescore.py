@@ -37,6 +37,7 @@ __all__ = [
     "EngineCheck",
     "LogprobComparison",
     "check_engine_logprobs",
+    "check_token_ids",
     "compare_logprobs",
     "compare_rescored",
     "reference_logprobs",
@@ -82,7 +83,7 @@ def _bad_id(ids, vocab: int) -> str | None:
     return None
 
 
-def _validated(samples: pd.DataFrame, prompt_ids_by_prompt: Mapping, vocab: int) -> list[Key]:
+def check_token_ids(samples: pd.DataFrame, prompt_ids_by_prompt: Mapping, vocab: int) -> list[Key]:
     """``(prompt id, token ids)`` per row, or one ValueError for the first bad row (0-based position
     in ``samples``), counting the others: checked before any forward pass."""
     missing = [c for c in ("prompt_id", "token_ids") if c not in samples.columns]
@@ -173,7 +174,7 @@ def reference_logprobs(
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if sampler is not None and not isinstance(sampler, SamplerSettings):
         raise TypeError(f"sampler must be a SamplerSettings, got {type(sampler).__name__}")
-    keys = _validated(samples, prompt_ids_by_prompt, vocabulary_size(model))
+    keys = check_token_ids(samples, prompt_ids_by_prompt, vocabulary_size(model))
     prompts = {pid: [int(t) for t in prompt_ids_by_prompt[pid]] for pid, _ in keys}
     # Canonical order: by length (little padding), then prompt and tokens (independent of row order).
     distinct = sorted(set(keys), key=lambda k: (len(prompts[k[0]]) + len(k[1]), repr(k[0]), k[1]))
