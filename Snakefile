@@ -17,6 +17,10 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 
 
+# The default config and the paths in it are read from the working directory: a clear error when it
+# lacks them (Snakemake says nothing when --configfile is given).
+check_working_directory(workflow.basedir)
+
 # Every key checked, and defaults filled, before any job runs; an error names the key.
 # (--config values typed by the schema, null entries dropped first: bonkl.pipeline.workflow_config.)
 prepare_config(config, Path(workflow.basedir) / CONFIG_SCHEMA)

@@ -81,6 +81,7 @@ BAD_PROMPTS = {
     "empty_list": ("prompts: []\n", "should be non-empty"),
     "numeric_id": ("prompts: [{id: 3, text: x}]\n", "prompts[0].id: 3 is not of type 'string'"),
     "spaced_id": ("prompts: [{id: a b, text: x}]\n", "prompts[0].id"),
+    "newline_id": ('prompts: [{id: "Q1\\n", text: x}]\n', "prompts[0].id: 'Q1\\n' does not match"),
     "blank_text": ("prompts: [{id: a, text: '  '}]\n", "prompts[0].text"),
     "unknown_key": ("prompts: [{id: a, text: x, answer: y}]\n", "'answer' was unexpected"),
     "duplicate_id": ("prompts: [{id: a, text: x}, {id: a, text: y}]\n", "prompts[1].id: duplicate id 'a'"),
@@ -126,6 +127,29 @@ def test_model_path_is_checked_before_any_job(tmp_path, monkeypatch, path, words
     with pytest.raises(ValueError, match="lm.model.path") as error:
         LMPlan(config)
     assert words in str(error.value)
+
+
+def test_a_model_name_with_a_final_newline_is_refused():
+    from snakemake.utils import validate
+
+    config = default_config()
+    config["lm"]["model"]["name"] = "tiny\n"
+    with pytest.raises(Exception, match="does not match"):
+        validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+
+
+def test_snakefile_run_from_another_folder_names_the_missing_config(tmp_path):
+    """snakemake -s path/to/Snakefile elsewhere: the missing config/config.yaml, not a later symptom."""
+    from workflow_helpers import copy_workflow, snakemake
+
+    workflow = copy_workflow(tmp_path / "repo")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    args = ("-s", str(workflow / "Snakefile"), "-n", "--configfile", str(workflow / ".test/config_tiny/config.yaml"))
+    result = snakemake(elsewhere, *args, check=False)
+    assert result.returncode != 0
+    assert f"config/config.yaml is not in the working directory {elsewhere}" in result.stdout, result.stdout[-2000:]
+    assert f"--directory {workflow}" in result.stdout and "prompt file" not in result.stdout
 
 
 # -- the built workflow: overrides, caching, errors (dry runs) --

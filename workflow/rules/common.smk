@@ -4,7 +4,13 @@
 from pathlib import Path
 
 from bonkl.pipeline import code_deps, paths
-from bonkl.pipeline.workflow_config import CONFIG_SCHEMA, check_closed_form_config, config_error, prepare_config
+from bonkl.pipeline.workflow_config import (
+    CONFIG_SCHEMA,
+    check_closed_form_config,
+    check_working_directory,
+    config_error,
+    prepare_config,
+)
 
 # Targets. Each rule file registers, under a name of its own, what `rule all` builds -
 #     TARGETS["closed_form"] = [...]

@@ -122,7 +122,7 @@ def _kind_of(key: str) -> str:
 def _check_name(name, kind) -> None:
     if kind not in KINDS:
         raise ValueError(f"reward {name!r}: kind {kind!r} is not one of {list(KINDS)}")
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ValueError(f"reward name {name!r} must match {NAME.pattern} (it names files)")
     if kind == "builtin" and name not in REWARDS:
         raise ValueError(

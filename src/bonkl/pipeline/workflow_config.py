@@ -23,6 +23,29 @@ from pathlib import Path
 
 #: The config's schema, relative to the repository root.
 CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
+#: The default config, relative to the working directory (as the Snakefile's ``configfile:``).
+DEFAULT_CONFIG = "config/config.yaml"
+
+
+def check_working_directory(basedir) -> None:
+    """The default config, and the relative paths inside it (prompt files, the model), are read from
+    the working directory, as in every Snakemake workflow. Snakemake skips a missing default config
+    without a word when ``--configfile`` is given (``snakemake -s path/to/Snakefile`` from another
+    folder): say which file is missing and how to run instead."""
+    if Path(DEFAULT_CONFIG).is_file():
+        return
+    from snakemake.exceptions import WorkflowError
+
+    here = Path.cwd()
+    hint = (
+        f"run snakemake from {basedir}, or add --directory {basedir}"
+        if (Path(basedir) / DEFAULT_CONFIG).is_file()
+        else "run snakemake from the folder that holds config/config.yaml"
+    )
+    raise WorkflowError(
+        f"{DEFAULT_CONFIG} is not in the working directory {here}: the workflow reads it, and the paths "
+        f"inside it, from there; {hint} (outputs then go to that folder's results/)."
+    )
 
 
 def _schema_at(schema, root: dict) -> dict:
