@@ -358,6 +358,8 @@ def section_exactness(report, record, device, smoke, helpers):
 
 
 def section_run_sampling(report, record, device, smoke):
+    from dataclasses import asdict
+
     from bonkl.files.intermediates import SAMPLE_COLUMNS
     from bonkl.lm.load import load_model
     from bonkl.lm.prompts import chat_prompt_ids
@@ -394,7 +396,7 @@ def section_run_sampling(report, record, device, smoke):
         logprob_finite_nonpositive=bool(np.isfinite(frame["logprob"]).all() and (frame["logprob"] <= 0).all()),
         rerun_identical=bool(frame.equals(again)),
         max_abs_logprob_vs_rescoring_first50=float(np.abs(rescored - head["logprob"].to_numpy()).max()),
-        settings=settings,
+        settings={**asdict(settings), **batch},
     )
     report.say(fmt(record))
 
