@@ -216,7 +216,7 @@ def test_damaged_pool_in_the_workflow_is_rebuilt_by_a_rerun(built, tmp_path):
     samples = workdir / f"{root}/samples/alpaca/P1.parquet"
     reference = samples.read_bytes()
     samples.write_bytes(reference[: len(reference) // 2])
-    target = f"{root}/estimates/alpaca/P1/loglik.estimates.parquet"
+    target = f"{root}/estimates/alpaca/loglik.parquet"
     failed = snakemake(workdir, "--cores", "1", target, "--configfile", built.configfile, check=False)
     assert failed.returncode != 0
     logs = "".join(p.read_text() for p in (workdir / "logs").rglob("*.log") if "P1" in str(p))
