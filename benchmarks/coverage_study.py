@@ -13,6 +13,7 @@ pools (fewer of them: it is slow) against that method's own targets.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -24,6 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from baseline import ROOT, run_with  # noqa: E402
 
+from bonkl import intervals  # noqa: E402
 from bonkl.columns import INTERVAL_COLUMNS  # noqa: E402
 from bonkl.coverage import draw_pools, exact_values, run_study, study_models, study_ns  # noqa: E402
 from bonkl.intervals import IntervalSettings  # noqa: E402
@@ -146,6 +148,17 @@ def outside(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextlib.contextmanager
+def withheld_too():
+    """Report intervals up to n = N/2 while the block runs (to measure what the rule withholds)."""
+    kept = intervals.MAX_FRACTION
+    intervals.MAX_FRACTION = 0.5
+    try:
+        yield
+    finally:
+        intervals.MAX_FRACTION = kept
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pools", type=int, default=1000)
@@ -154,6 +167,13 @@ def main(argv=None) -> int:
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--before", action="store_true", help="also the previous method, from git history")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite the .md from the CSV files")
+    parser.add_argument(
+        "--beyond",
+        type=int,
+        default=0,
+        metavar="POOLS",
+        help="also the intervals the rule n <= N/8 withholds (up to n = N/2), on this many pools",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "coverage"))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -169,6 +189,15 @@ def main(argv=None) -> int:
         "Outside the window:\n",
         outside(after),
     ]
+    if args.beyond:
+        if not args.markdown_only:
+            with withheld_too():
+                settings = IntervalSettings(replicates=args.replicates)
+                beyond = run_study(sizes=sizes, pools=args.beyond, settings=settings)
+            beyond.to_csv(f"{args.out}_beyond.csv", index=False)
+        beyond = pd.read_csv(f"{args.out}_beyond.csv")
+        beyond = beyond[beyond["n"] > beyond["N"] * intervals.MAX_FRACTION]
+        parts += [markdown(beyond, "What the rule n <= N/8 withholds (the same method at larger n)"), outside(beyond)]
     if args.before:
         if args.markdown_only:
             before = pd.read_csv(f"{args.out}_before.csv")
