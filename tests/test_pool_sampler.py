@@ -10,6 +10,7 @@ temperature 0.7, cut to top-p 0.9 and renormalised. Exact values come from enume
 import functools
 import itertools
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 import bonkl
+from bonkl.cli import main
 from bonkl.coverage_sampler import processed
 from bonkl.intervals import IntervalSettings
 from bonkl.pool_table import EVAL_COLUMNS, SAMPLER_COLUMNS, TABLE_COLUMNS, estimate_table
@@ -362,6 +364,72 @@ def test_pools_accept_rounding_in_the_new_columns():
     group = pools.groups[0]
     assert list(group.count[0]) == [2.0, 1.0] and list(group.eval_reward[0]) == [3.0, 4.0]
     np.testing.assert_allclose(group.drawn_from_sampler().logprob[0], [-0.5, -1.2])
+
+
+# -- bonkl estimate --sampler-logprob-col / --eval-reward-col -------------------------------------
+
+
+def sampler_file(tmp_path, **change):
+    """A CSV pool that is the sampler (q rounded to hundredths), columns ``lq`` (log q) and ``gold``."""
+    pi, q, reward, gold = model(True)
+    counts = np.maximum(np.rint(q * 100), 1).astype(int)
+    q = counts / counts.sum()
+    draws = np.random.default_rng(8).permutation(np.repeat(np.arange(q.size), counts))
+    frame = pd.DataFrame(
+        {
+            "prompt_id": "p",
+            "logprob": np.log(pi[draws]),
+            "reward": reward[draws],
+            "sample_key": draws.astype(str),
+            "lq": np.log(q[draws]),
+            "gold": gold[draws],
+        }
+    )
+    for column, (row, value) in change.items():
+        frame.loc[row, column] = value
+    path = tmp_path / "samples.csv"
+    frame.to_csv(path, index=False)
+    return path, (pi, q, reward, gold)
+
+
+def run_estimate(path, out, *flags):
+    return main(["estimate", "--samples", str(path), "--n", "1,2,8,64", "--out", str(out), "--quiet", *flags])
+
+
+def test_cli_reads_the_sampler_and_evaluation_columns(tmp_path):
+    path, (pi, q, reward, gold) = sampler_file(tmp_path)
+    out = tmp_path / "out.csv"
+    flags = ("--method", "plugin", "--sampler-logprob-col", "lq", "--eval-reward-col", "gold")
+    assert run_estimate(path, out, *flags) == 0
+    table = pd.read_csv(out)
+    want = exact(pi, q, reward, gold, [1, 2, 8, 64], "random")
+    np.testing.assert_allclose(table["sampler_log_ratio"], want["sampler_log_ratio"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        table["kl_to_reference_corollary_4_2_bound"], want["kl_to_reference"], rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(table["expected_eval_reward"], want["expected_eval_reward"], rtol=1e-9, atol=1e-12)
+    assert run_estimate(path, out, "--method", "plugin") == 0  # the file has the columns, the flags are absent
+    assert list(pd.read_csv(out).columns) == TABLE_COLUMNS
+
+
+@pytest.mark.parametrize(
+    "flags, change, message",
+    [
+        (("--sampler-logprob-col", "nope"), {}, r"missing column\(s\) \['nope'\]"),
+        (("--eval-reward-col", "reward"), {}, "must be different columns"),
+        (("--sampler-logprob-col", "lq"), {"lq": (3, 0.5)}, "sampler_logprob must be a natural log-probability"),
+        (("--eval-reward-col", "gold"), {"gold": (4, np.nan)}, r"column 'eval_reward' has 1 missing.*row 4"),
+        (("--sampler-logprob-col", "lq"), {"lq": (0, -0.001)}, "sampler log-probability"),
+    ],
+)
+def test_cli_refuses_bad_sampler_and_evaluation_columns(tmp_path, capsys, flags, change, message):
+    path, _ = sampler_file(tmp_path, **change)
+    out = tmp_path / "out.csv"
+    assert run_estimate(path, out, *flags) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bonkl estimate: error:") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+    assert not out.exists()
 
 
 def test_prompt_average_includes_the_new_columns():
