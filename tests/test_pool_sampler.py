@@ -19,7 +19,7 @@ import pytest
 
 import bonkl
 from bonkl.cli import main
-from bonkl.coverage_sampler import processed
+from bonkl.coverage_sampler import processed, sampler_coverage
 from bonkl.intervals import IntervalSettings
 from bonkl.pool_table import EVAL_COLUMNS, SAMPLER_COLUMNS, TABLE_COLUMNS, estimate_table
 from bonkl.pools import build_pools
@@ -317,6 +317,26 @@ def test_evaluation_reward_interval_and_log_ratio_interval_where_the_others_are(
         assert low[small].notna().all() and low[~small].isna().all(), column
         assert np.all(low[small] <= value[small] + 1e-12) and np.all(value[small] <= high[small] + 1e-12)
     assert (table["ci_note"][table["n"] <= 25] == "").all()
+
+
+@functools.cache
+def reduced_sampler_study():
+    """The sampler study (bonkl.coverage_sampler) reduced to two models at N = 64, 200 pools each:
+    per-token tempering and truncation, and reward ties with a gold reward that differs inside a level."""
+    settings = IntervalSettings(replicates=100)
+    models = ("two_token/per-token t0.7_top_p0.9", "heavy_ties/t1.5")
+    return pd.concat([sampler_coverage(name, 64, 200, settings, seed=11) for name in models], ignore_index=True)
+
+
+def test_log_ratio_and_evaluation_reward_intervals_hold_their_level():
+    """Nominal 0.90: within [0.80, 0.99] in every cell (the full study's window [0.85, 0.97] widened by
+    2.5 binomial standard errors of 200 pools), reported by every pool at n <= N/8 and by none beyond."""
+    study = reduced_sampler_study()
+    mine = study[study["column"].isin(["sampler_log_ratio", "expected_eval_reward"])]
+    small = mine[mine["n"] <= 8]
+    assert (small["reported"] == 200).all(), small.to_string()
+    assert (mine.loc[mine["n"] > 8, "reported"] == 0).all()
+    assert small["coverage"].between(0.80, 0.99).all(), small.to_string()
 
 
 # -- pools: what no sampler can produce ----------------------------------------------------------

@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=whole_number(0),
         default=0,
         metavar="REPLICATES",
-        help="intervals for eq. 25, eq. 23, the expected reward and the win rate: a studentized bootstrap "
+        help="intervals for eq. 25, eq. 23, the expected reward and the win rate (and sampler_log_ratio and "
+        "expected_eval_reward with their flags): a studentized bootstrap "
         "from this many resamples of each pool (0: none; 200 is plenty), shown only where the coverage "
         "study found it holds its level (n <= N/8, see ci_note); at least 20",
     )
