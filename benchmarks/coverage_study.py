@@ -2,12 +2,15 @@
 
     python benchmarks/coverage_study.py                 # the intervals as they are (1,000 pools per cell)
     python benchmarks/coverage_study.py --before        # also the percentile bootstrap of commit d8da788
+    python benchmarks/coverage_study.py --samplers      # instead: pools drawn from a sampler (coverage_samplers.*)
 
 For every model of ``bonkl.coverage`` (heavy ties, rare top outcome, log-likelihood reward, high
 entropy...), pool size N in {16, 64, 256} and n: draw pools, compute each interval, count how
 often it contains the model's exact best-of-n value. ``--before`` runs the previous method (a
 percentile bootstrap over every n, eq. 25 at each answer's own mass) from git history on the same
-pools (fewer of them: it is slow) against that method's own targets.
+pools (fewer of them: it is slow) against that method's own targets. ``--samplers`` runs the study of
+``bonkl.coverage_sampler`` instead: each model drawn through a tempered or truncated sampler, with the
+columns ``sampler_log_ratio`` and ``expected_eval_reward`` beside the others.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from baseline import ROOT, run_with  # noqa: E402
 
 from bonkl import intervals  # noqa: E402
-from bonkl.columns import INTERVAL_COLUMNS  # noqa: E402
+from bonkl.columns import DRAW_INTERVAL_COLUMNS, INTERVAL_COLUMNS  # noqa: E402
 from bonkl.coverage import draw_pools, exact_values, run_study, study_models, study_ns  # noqa: E402
+from bonkl.coverage_sampler import sampler_coverage, sampler_models  # noqa: E402
 from bonkl.intervals import IntervalSettings  # noqa: E402
 from bonkl.ties import tied_bon_pmf  # noqa: E402
 
@@ -93,12 +97,12 @@ def run_before(sizes, pools: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown(table: pd.DataFrame, title: str) -> str:
+def markdown(table: pd.DataFrame, title: str, columns=INTERVAL_COLUMNS) -> str:
     """One line per (model, N, n), one cell per column: coverage (intervals reported / pools)."""
-    lines = [f"### {title}", "", "| model | N | n | " + " | ".join(INTERVAL_COLUMNS) + " |", "|---" * 7 + "|"]
+    lines = [f"### {title}", "", "| model | N | n | " + " | ".join(columns) + " |", "|---" * (3 + len(columns)) + "|"]
     for (model, size, n), part in table.groupby(["model", "N", "n"], sort=False):
         cells = []
-        for column in INTERVAL_COLUMNS:
+        for column in columns:
             row = part[part["column"] == column].iloc[0]
             if row["reported"] == 0:
                 cells.append(f"- (0/{row['pools']})")
@@ -159,6 +163,34 @@ def withheld_too():
         intervals.MAX_FRACTION = kept
 
 
+def run_samplers(sizes, pools: int, settings: IntervalSettings, out: str) -> int:
+    """The sampler study (bonkl.coverage_sampler): every model and sampler, pool size and n."""
+    started = time.perf_counter()
+    parts = []
+    for name in sampler_models():
+        for size in sizes:
+            parts.append(sampler_coverage(name, size, pools, settings))
+            print(f"samplers: {name} N={size} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    table = pd.concat(parts, ignore_index=True)
+    table.to_csv(f"{out}.csv", index=False)
+    Path(f"{out}.md").write_text(sampler_markdown(table, settings.replicates))
+    print(f"wrote {out}.md in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def sampler_markdown(table: pd.DataFrame, replicates: int) -> str:
+    """The sampler study's table, after a line saying how it was made."""
+    pools, sizes = int(table["pools"].max()), ",".join(str(n) for n in sorted(table["N"].unique()))
+    intro = (
+        f"Written by `python benchmarks/coverage_study.py --samplers --pools {pools} --sizes {sizes} "
+        f"--replicates {replicates}` (models: `bonkl.coverage_sampler`; each cell: coverage of the "
+        "nominal 90% interval among the pools that reported one, then reported/pools).\n\n"
+    )
+    title = f"Pools drawn from a sampler q: studentized bootstrap ({replicates} resamples)"
+    columns = [*INTERVAL_COLUMNS, *DRAW_INTERVAL_COLUMNS]
+    return "\n".join([intro + markdown(table, title, columns), "Outside the window:\n", outside(table)])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pools", type=int, default=1000)
@@ -174,10 +206,13 @@ def main(argv=None) -> int:
         metavar="POOLS",
         help="also the intervals the rule n <= N/8 withholds (up to n = N/2), on this many pools",
     )
+    parser.add_argument("--samplers", action="store_true", help="instead: pools drawn from tempered/truncated samplers")
     parser.add_argument("--out", default=str(ROOT / "docs" / "coverage"))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
+    if args.samplers:
+        return run_samplers(sizes, args.pools, IntervalSettings(replicates=args.replicates), f"{args.out}_samplers")
     if args.markdown_only:
         after = pd.read_csv(f"{args.out}.csv")
     else:

@@ -99,42 +99,10 @@ def _groups(frame: pd.DataFrame, path, group_col: str) -> list[str]:
     return groups
 
 
-def read_sample_table(
-    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col="sample_key", group_col=None
-) -> pd.DataFrame:
-    """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key][, group]``.
-
-    Raises ``ValueError`` naming the file, the column, the row and the fix: unknown format, a
-    corrupt file, missing column, NaN, a positive log-probability, an empty prompt id, a missing key.
-    Pool identities (one log-probability and one reward per key, total mass at most 1) are checked
-    by :func:`bonkl.pool.make_pool`.
-    """
-    path = Path(path)
-    if Path(path).suffix.lower() not in TABLE_FORMATS:
-        raise ValueError(f"{path}: unknown format {path.suffix!r}; use one of {list(TABLE_FORMATS)}")
-    text_cols = [prompt_col, key_col] + ([group_col] if group_col else [])
-    frame = read_table(path, "samples", text_cols=text_cols, numeric_cols=[logprob_col, reward_col])
-    named = [prompt_col, logprob_col, reward_col, key_col] + ([group_col] if group_col else [])
-    if len(set(named)) < len(named):
-        raise ValueError(
-            f"{path}: the prompt, logprob, reward and key columns must be four different "
-            f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col)"
-        )
-    wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward"}
-    missing = [name for name in [*wanted, *([group_col] if group_col else [])] if name not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
-            "(choose other names with --prompt-col/--logprob-col/--reward-col/--group-col)"
-        )
-    if group_col:
-        wanted[group_col] = "group"
-    if key_col in frame.columns:
-        wanted[key_col] = "sample_key"
-    frame = frame[list(wanted)].rename(columns=wanted).reset_index(drop=True)
-    if frame.empty:
-        raise ValueError(f"{path}: no samples")
-    for column in ("logprob", "reward"):
+def _numeric_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Every numeric column as float64 (each value finite), then every log-probability ``<= 0``."""
+    numeric = [c for c in ("logprob", "reward", "sampler_logprob", "eval_reward") if c in frame]
+    for column in numeric:
         raw = frame[column]
         values = _numbers(raw)
         bad = ~np.isfinite(values)
@@ -145,11 +113,63 @@ def read_sample_table(
                 f"value(s), first at row {row} ({raw.iloc[row]!r}); every sample needs a finite number"
             )
         frame[column] = values
-    if (frame["logprob"] > 0).any():
-        row = int(np.argmax(frame["logprob"].to_numpy() > 0))
+    for column in [c for c in numeric if c.endswith("logprob")]:
+        if (frame[column] > 0).any():
+            row = int(np.argmax(frame[column].to_numpy() > 0))
+            raise ValueError(
+                f"{path}: {column} must be a natural log-probability (<= 0); row {row} has {frame[column].iloc[row]!r}"
+            )
+    return frame
+
+
+def read_sample_table(
+    path,
+    *,
+    prompt_col="prompt_id",
+    logprob_col="logprob",
+    reward_col="reward",
+    key_col="sample_key",
+    group_col=None,
+    sampler_logprob_col=None,
+    eval_reward_col=None,
+) -> pd.DataFrame:
+    """Load one row per draw; returns columns ``prompt_id, logprob, reward[, sample_key][, group]``, and
+    ``sampler_logprob`` / ``eval_reward`` when their columns are named.
+
+    Raises ``ValueError`` naming the file, the column, the row and the fix: unknown format, a
+    corrupt file, missing column, NaN, a positive log-probability, an empty prompt id, a missing key.
+    Pool identities (one log-probability and one reward per key, total mass at most 1) are checked
+    by :func:`bonkl.pool.make_pool`.
+    """
+    path = Path(path)
+    if Path(path).suffix.lower() not in TABLE_FORMATS:
+        raise ValueError(f"{path}: unknown format {path.suffix!r}; use one of {list(TABLE_FORMATS)}")
+    optional = {group_col: "group", sampler_logprob_col: "sampler_logprob", eval_reward_col: "eval_reward"}
+    optional = {column: name for column, name in optional.items() if column}
+    text_cols = [prompt_col, key_col] + ([group_col] if group_col else [])
+    numeric_cols = [logprob_col, reward_col, *(c for c in (sampler_logprob_col, eval_reward_col) if c)]
+    frame = read_table(path, "samples", text_cols=text_cols, numeric_cols=numeric_cols)
+    named = [prompt_col, logprob_col, reward_col, key_col, *optional]
+    if len(set(named)) < len(named):
         raise ValueError(
-            f"{path}: logprob must be a natural log-probability (<= 0); row {row} has {frame['logprob'].iloc[row]!r}"
+            f"{path}: the prompt, logprob, reward, key and other named columns must be different "
+            f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col...)"
         )
+    wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward"}
+    missing = [name for name in [*wanted, *optional] if name not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: missing column(s) {missing}; found {list(frame.columns)} "
+            "(choose other names with --prompt-col/--logprob-col/--reward-col/--group-col/"
+            "--sampler-logprob-col/--eval-reward-col)"
+        )
+    wanted |= optional
+    if key_col in frame.columns:
+        wanted[key_col] = "sample_key"
+    frame = frame[list(wanted)].rename(columns=wanted).reset_index(drop=True)
+    if frame.empty:
+        raise ValueError(f"{path}: no samples")
+    frame = _numeric_columns(frame, path)
     prompt_ids = frame["prompt_id"]
     empty = prompt_ids.isna().to_numpy() | (prompt_ids.astype(str).str.strip() == "").to_numpy()
     if empty.any():
