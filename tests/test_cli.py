@@ -219,3 +219,57 @@ def test_estimate_divergences_are_exact_when_the_pool_is_the_model(tmp_path):
         np.testing.assert_allclose(rows[f"renyi_{alpha:g}_bound"], bonkl.renyi_bound([1, 2, 8], alpha), rtol=1e-12)
     np.testing.assert_allclose(rows["chi2"], bonkl.chi2_divergence_bon(truth["A"], [1, 2, 8]), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(rows["tv"], bonkl.tv_distance_bon(truth["A"], [1, 2, 8]), rtol=1e-9, atol=1e-12)
+
+
+def test_summary_group_col_and_figure(tmp_path, capsys):
+    """--summary averages over prompts (per --group-col value); --figure draws the average and at
+    most 12 prompt panels, however many prompts there are."""
+    rng = np.random.default_rng(5)
+    p = np.arange(1, 31) ** -1.0
+    p /= p.sum()
+    rows = []
+    for prompt in range(30):
+        for draw in rng.choice(30, 24, p=p):
+            rows.append(
+                {
+                    "prompt_id": f"p{prompt:02d}",
+                    "logprob": np.log(p[draw]),
+                    "reward": float(draw % 11),
+                    "sample_key": str(draw),
+                    "suite": "a" if prompt < 10 else "b",
+                }
+            )
+    path = tmp_path / "s.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    out, summary, figure = tmp_path / "o.csv", tmp_path / "avg.jsonl", tmp_path / "f.png"
+    code = main(
+        [
+            "estimate",
+            "--samples",
+            str(path),
+            "--n",
+            "1,2,3",
+            "--out",
+            str(out),
+            "--summary",
+            str(summary),
+            "--group-col",
+            "suite",
+            "--figure",
+            str(figure),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "num_prompts" in printed and "kl_estimator_mean" in printed
+    table, average = pd.read_csv(out), pd.read_json(summary, lines=True)
+    assert set(average["suite"]) == {"a", "b"} and sorted(average["num_prompts"].unique()) == [10, 20]
+    mine = table[(table["suite"] == "a") & (table["n"] == 2)]["expected_reward"].mean()
+    got = average[(average["suite"] == "a") & (average["n"] == 2)]["expected_reward"].iloc[0]
+    assert got == pytest.approx(mine, rel=1e-12)
+    assert figure.stat().st_size > 0
+
+
+def test_columns_command(capsys):
+    assert main(["columns"]) == 0
+    assert "kl_corollary_4_2_bound" in capsys.readouterr().out

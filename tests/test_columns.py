@@ -34,3 +34,21 @@ def test_bonkl_columns_prints_the_registry(capsys):
     assert main(["columns"]) == 0
     out = capsys.readouterr().out
     assert out.strip() == describe().strip() and "upper bound on the KL in expectation only" in out
+
+
+def test_sampler_and_evaluation_columns_are_described():
+    rng = np.random.default_rng(1)
+    draws = rng.integers(0, 30, 200)
+    logprob = np.log(np.full(30, 1 / 30))[draws]
+    pools = build_pools(
+        np.repeat(["a", "b"], 100),
+        logprob - 0.1,
+        draws % 7,
+        draws.astype(str),
+        sampler_logprob=logprob,
+        eval_reward=np.sin(draws),
+    )
+    table = estimate_table(pools, [1, 2, 8], intervals=IntervalSettings(20), alphas=[0.5])
+    assert {"sampler_log_ratio_ci_low", "expected_eval_reward_ci_high"} <= set(table.columns)
+    missing = [c for c in table.columns if not described(c)]
+    assert not missing, missing

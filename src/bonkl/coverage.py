@@ -100,11 +100,16 @@ def coverage(name: str, size: int, pools: int, settings: IntervalSettings, seed:
         ns,
         intervals=settings,
     )
-    exact = exact_values(p, reward, ns)
+    return coverage_rows(name, size, pools, table, exact_values(p, reward, ns), ns, INTERVAL_COLUMNS)
+
+
+def coverage_rows(name: str, size: int, pools: int, table: pd.DataFrame, exact: dict, ns, columns) -> pd.DataFrame:
+    """One row per (n, column) of ``table``: how many pools reported an interval, and the fraction of
+    those that contains ``exact[column]`` at that ``n`` (to a relative 1e-12)."""
     rows = []
     for j, n in enumerate(ns):
         part = table[table["n"] == n]
-        for column in INTERVAL_COLUMNS:
+        for column in columns:
             low, high = part[f"{column}_ci_low"].to_numpy(), part[f"{column}_ci_high"].to_numpy()
             shown = ~np.isnan(low)
             truth = exact[column][j]

@@ -87,13 +87,16 @@ def studentized(
     """Studentized-bootstrap interval per pool (``(P,)`` arrays; ``boot_*`` are ``(replicates, P)``).
 
     ``target`` is what the resampled estimate is unbiased for (the pool's plug-in value). A
-    resample without variation contributes ``t* = 0`` when it hits the target, else an infinite
-    ``t*``. NaN (no interval) where the pool shows no variation or an end is infinite.
+    resample without variation (a jackknife error at rounding level, ``ROUNDING``, as for the pool
+    itself) contributes ``t* = 0`` when it hits the target, else an infinite ``t*``: dividing by a
+    rounding error would give pivots of 1e15 and intervals as wide. NaN (no interval) where the pool
+    shows no variation or an end is infinite.
     """
     offset = boot_estimate - target
+    varies = boot_error > ROUNDING * (1 + np.abs(boot_estimate))  # as for the pool itself: rounding is no variation
     with np.errstate(divide="ignore", invalid="ignore"):
-        pivot = np.where(boot_error > 0, offset / boot_error, np.sign(offset) * np.inf)
-    pivot = np.where(np.abs(offset) <= ROUNDING * (1 + np.abs(target)), np.where(boot_error > 0, pivot, 0.0), pivot)
+        pivot = np.where(varies, offset / boot_error, np.sign(offset) * np.inf)
+    pivot = np.where(np.abs(offset) <= ROUNDING * (1 + np.abs(target)), np.where(varies, pivot, 0.0), pivot)
     pivot = np.sort(pivot, axis=0)
     replicates = pivot.shape[0]
     tail = (1 - level) / 2

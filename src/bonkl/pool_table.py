@@ -7,6 +7,12 @@ distinct sampled answers (the answer's own probability when no two distinct answ
 ``ties="logprob"``), and the Corollary 4.2 column also bounds ``F`` from above by the answers
 ranked above. Each column is averaged over best-of-n's winner with the unbiased subset weights
 (``method="unbiased"``, ``n <= N``) or the plug-in weights (``method="plugin"``, any real ``n``).
+
+A pool drawn from a sampler ``q`` (tempered, truncated, another engine) carries ``log q`` beside
+``log pi`` (docs/MATH.md, "Best-of-n from another sampler"): the paper's columns then describe
+best-of-n's own step, ``KL(BoN_q || q)``, with ``q``-masses in place of ``pi``-masses, and
+``sampler_log_ratio``, the unbiased estimate of ``E_{BoN_q}[log q - log pi]``, completes them to
+``KL(BoN_q || pi)``. An evaluation reward is averaged over the winner like the reward that selects it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from . import intervals as ci
 from . import ustat
 from ._validate import sample_size, subset_sizes
 from .bon import kl_bon
-from .columns import INTERVAL_COLUMNS
+from .columns import DRAW_INTERVAL_COLUMNS, INTERVAL_COLUMNS
 from .divergences import chi2_bound, renyi_bound, renyi_order, tv_bound
 from .estimators import kl_alternate, kl_estimator, kl_log_ratio
 from .pools import PoolGroup, Pools
@@ -27,7 +33,8 @@ from .tilted import tilted_rows
 
 METHODS = ("unbiased", "plugin")
 #: The table's columns, in order, before the intervals (``<col>_ci_low/_ci_high``, ``ci_note``) and the
-#: divergences (:mod:`bonkl.columns` says what each is).
+#: divergences (:mod:`bonkl.columns` says what each is); :data:`SAMPLER_COLUMNS` and :data:`EVAL_COLUMNS`
+#: join them when their inputs are given.
 TABLE_COLUMNS = [
     "prompt_id",
     "n",
@@ -46,26 +53,48 @@ TABLE_COLUMNS = [
     "win_rate",
     "beyond_pool",
 ]
+#: Only with a sampler's log-probabilities (after ``kl_corollary_4_2_above_kl_bon``), and with an
+#: evaluation reward (after ``expected_reward``).
+SAMPLER_COLUMNS = ["sampler_log_ratio", "kl_to_reference_estimator_mean", "kl_to_reference_corollary_4_2_bound"]
+EVAL_COLUMNS = ["expected_eval_reward"]
 QUANTILES = (0.05, 0.95)
 KL_COLUMNS = ("kl_estimator_mean", "kl_alternate")
 ABOVE_SLACK = 1e-12  # an estimate is above a bound by more than rounding (n = 1: both are 0)
 EXACT_AT_ONE = (*KL_COLUMNS, "win_rate")  # 0, 0 and 1/2 at n = 1 for every pool: no interval needed
 
 
+def _draw_values(group: PoolGroup) -> dict[str, np.ndarray]:
+    """Per-outcome values ``(P, K)`` averaged over best-of-n's winner like the reward, present only
+    with their inputs: ``log q(y) - log pi(y)`` and the evaluation reward."""
+    out = {}
+    if group.sampler_logprob is not None:
+        out["sampler_log_ratio"] = group.sampler_logprob - group.logprob
+    if group.eval_reward is not None:
+        out["expected_eval_reward"] = group.eval_reward
+    return out
+
+
 def _level_values(group: PoolGroup, levels: ustat.Levels, n: float) -> dict[str, np.ndarray]:
-    """Per level ``(P, L)``: eq. 25, eq. 23, the Corollary 4.2 log ratio, the reward."""
+    """Per level ``(P, L)``: eq. 25, eq. 23, the Corollary 4.2 log ratio, the reward, and the level
+    means of :func:`_draw_values` (ties broken uniformly: each of the level's draws weighs the same).
+
+    The masses are those of the distribution the pool was drawn from: ``q`` when the group has a
+    sampler's log-probabilities (best-of-n's step from ``q``), else the reference ``pi``."""
     occupied = levels.m > 0
-    mass = np.minimum(group.level_sum(group.eps), 1.0)
+    mass = np.minimum(group.level_sum(group.drawn_from_sampler().eps), 1.0)
     mass = np.where(occupied, mass, 1.0)  # empty levels: any valid mass, weight 0
     above = ustat._suffix_after(np.where(occupied, mass, 0.0))
     cdf = np.clip(1.0 - above, mass, 1.0)
+    means = {"expected_reward": group.reward, **_draw_values(group)}
     with np.errstate(invalid="ignore", divide="ignore"):
-        reward = np.where(occupied, group.level_sum(group.count * group.reward) / levels.m, 0.0)
+        means = {
+            name: np.where(occupied, group.level_sum(group.count * h) / levels.m, 0.0) for name, h in means.items()
+        }
     return {
         "kl_estimator_mean": kl_estimator(mass, n),
         "kl_alternate": kl_alternate(mass, n),
         "kl_corollary_4_2_bound": kl_log_ratio(mass, cdf, n),
-        "expected_reward": reward,
+        **means,
     }
 
 
@@ -105,19 +134,6 @@ def _divergences(x: np.ndarray, weights: np.ndarray, log_weights: np.ndarray, n:
     return out
 
 
-def _take(group: PoolGroup, rows: np.ndarray) -> PoolGroup:
-    """The pools ``rows`` of ``group``, as a group of their own."""
-    return PoolGroup(
-        size=group.size,
-        index=group.index[rows],
-        count=group.count[rows],
-        logprob=group.logprob[rows],
-        reward=group.reward[rows],
-        level=group.level[rows],
-        key=group.key[rows],
-    )
-
-
 def _mean_statistic(group, counts, per_level, n, ratio):
     """``(U, jackknife error)`` of a per-level value, rows of ``counts`` (``(..., P, K)``)."""
     levels = ustat.levels_of(group, counts)
@@ -125,6 +141,26 @@ def _mean_statistic(group, counts, per_level, n, ratio):
     h = group.at_outcomes(np.broadcast_to(per_level, levels.m.shape))
     variance = ustat.mean_jackknife_variance(group, counts, levels, h, n, weights)
     return np.sum(weights * per_level, axis=-1), np.sqrt(np.maximum(variance, 0.0))
+
+
+def _draw_statistic(group, counts, h, n, ratio):
+    """``(U, jackknife error)`` of a per-outcome value ``h`` (``(P, K)``) that may differ between tied
+    answers: its level means move with the (resampled) counts, as the U-statistic's do."""
+    levels = ustat.levels_of(group, counts)
+    weights = ustat.subset_weights(levels, n, ratio)
+    variance = ustat.mean_jackknife_variance(group, counts, levels, h, n, weights)
+    estimate = np.sum(weights * ustat.level_means(group, counts, levels, h), axis=-1)
+    return estimate, np.sqrt(np.maximum(variance, 0.0))
+
+
+def interval_columns(group: PoolGroup) -> list[str]:
+    """The columns with intervals for this group: :data:`INTERVAL_COLUMNS`, and those of
+    :data:`DRAW_INTERVAL_COLUMNS` whose input the pools carry."""
+    return [*INTERVAL_COLUMNS, *(c for c in DRAW_INTERVAL_COLUMNS if c in _draw_values(group))]
+
+
+def _no_intervals(columns, rows: int) -> dict:
+    return {f"{c}_ci_{side}": np.full(rows, np.nan) for c in columns for side in ("low", "high")}
 
 
 def _win_statistic(group, counts, n, ratio):
@@ -135,24 +171,29 @@ def _win_statistic(group, counts, n, ratio):
 
 def _intervals(group: PoolGroup, ids, values: dict, n: int, settings: ci.IntervalSettings, exact_levels):
     """``<col>_ci_low/_ci_high`` for the pools of ``group`` at ``n`` (NaN where not available)."""
-    rows = group.count.shape[0]
-    out = {f"{c}_ci_{side}": np.full(rows, np.nan) for c in INTERVAL_COLUMNS for side in ("low", "high")}
+    rows, columns = group.count.shape[0], interval_columns(group)
+    out = _no_intervals(columns, rows)
     if not ci.eligible(group.size, n):
         return out
     allowed = np.arange(rows)
     ratio = SubsetRatio.of(group.size, n)
     bounds = {"kl_estimator_mean": (0.0, float(kl_bon(n))), "kl_alternate": (0.0, float(np.log(n))), "win_rate": (0, 1)}
-    sub_all = _take(group, allowed)
+    sub_all = group.take(allowed)
     for part in ci.chunks(sub_all, settings):
-        sub, keep = _take(sub_all, np.arange(part.start, part.stop)), allowed[part]
+        sub, keep = sub_all.take(np.arange(part.start, part.stop)), allowed[part]
         resampled = ci.resample_counts(sub, ids[keep], settings)
         plugin = ustat.plugin_weights(ustat.levels_of(sub, sub.count), n)
         by_reward = ustat.levels_of(sub.by_reward(), sub.count)
-        for column in INTERVAL_COLUMNS:
+        draws = _draw_values(sub)
+        for column in columns:
             if column == "win_rate":
                 estimate, error = _win_statistic(sub, sub.count, n, ratio)
                 boot, boot_error = _win_statistic(sub, resampled, n, ratio)
                 target = ustat.plugin_win_rate_rows(by_reward, n)
+            elif column in draws:
+                estimate, error = _draw_statistic(sub, sub.count, draws[column], n, ratio)
+                boot, boot_error = _draw_statistic(sub, resampled, draws[column], n, ratio)
+                target = np.sum(plugin * values[column][keep], axis=-1)
             else:
                 per_level = values[column][keep]
                 estimate, error = _mean_statistic(sub, sub.count, per_level, n, ratio)
@@ -179,7 +220,7 @@ def _notes(group: PoolGroup, n: float, method: str, exact_levels: np.ndarray, fo
     for r in range(rows):
         if not exact_levels[r]:
             notes[r].append("eq. 25/23: distinct answers tie in reward, their level mass is only bounded")
-        empty = [c for c in INTERVAL_COLUMNS if np.isnan(found[f"{c}_ci_low"][r])]
+        empty = [c for c in interval_columns(group) if np.isnan(found[f"{c}_ci_low"][r])]
         empty = [c for c in empty if (exact_levels[r] or c not in KL_COLUMNS) and not (n == 1 and c in EXACT_AT_ONE)]
         if empty:
             notes[r].append("no variation in the pool: " + ", ".join(empty))
@@ -214,17 +255,38 @@ def _log_weights(levels: ustat.Levels, n: float, method: str) -> np.ndarray:
     return ustat.log_plugin_weights(levels, n)
 
 
+def _weighted_mean(group: PoolGroup, per_level: np.ndarray, per_outcome: np.ndarray, weights: np.ndarray):
+    """``sum_g W_g hbar_g`` clipped into the range of the pool's values (weights sum to 1: only
+    last-bit drift is removed)."""
+    values = np.where(group.real, per_outcome, np.nan)
+    low, high = np.nanmin(values, axis=-1), np.nanmax(values, axis=-1)
+    return np.clip(np.sum(weights * per_level, axis=-1), low, high)
+
+
 def _means(group: PoolGroup, values: dict, weights: np.ndarray, n: float) -> dict:
-    """The best-of-n means of eq. 25, eq. 23, Corollary 4.2 and the reward, each clipped into its
-    range (weights sum to 1: only last-bit drift is removed)."""
+    """The best-of-n means of eq. 25, eq. 23, Corollary 4.2, the reward and :func:`_draw_values`,
+    each clipped into its range (weights sum to 1: only last-bit drift is removed)."""
     out = {"kl_estimator_mean": np.clip(np.sum(weights * values["kl_estimator_mean"], axis=-1), 0.0, kl_bon(n))}
     out["kl_alternate"] = np.clip(np.sum(weights * values["kl_alternate"], axis=-1), 0.0, np.log(n))
     bound = np.sum(weights * values["kl_corollary_4_2_bound"], axis=-1)
     out["kl_corollary_4_2_bound"] = np.clip(bound, 0.0, out["kl_alternate"])
-    reward = np.where(group.real, group.reward, np.nan)
-    low, high = np.nanmin(reward, axis=-1), np.nanmax(reward, axis=-1)
-    out["expected_reward"] = np.clip(np.sum(weights * values["expected_reward"], axis=-1), low, high)
+    per_outcome = {"expected_reward": group.reward, **_draw_values(group)}
+    for name, h in per_outcome.items():
+        out[name] = _weighted_mean(group, values[name], h, weights)
     return out
+
+
+def _sampler_columns(means: dict) -> dict:
+    """``KL(BoN_q || pi) = KL(BoN_q || q) + E_{BoN_q}[log q - log pi]``: the two KL columns of the
+    best-of-n step completed by the unbiased log-ratio term (absent without a sampler)."""
+    if "sampler_log_ratio" not in means:
+        return {}
+    ratio = means["sampler_log_ratio"]
+    return {
+        "sampler_log_ratio": ratio,
+        "kl_to_reference_estimator_mean": means["kl_estimator_mean"] + ratio,
+        "kl_to_reference_corollary_4_2_bound": means["kl_corollary_4_2_bound"] + ratio,
+    }
 
 
 def _win_rate(group: PoolGroup, n: float, method: str) -> np.ndarray:
@@ -259,13 +321,15 @@ def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alph
         "kl_alternate": means["kl_alternate"],
         "kl_corollary_4_2_bound": means["kl_corollary_4_2_bound"],
         "kl_corollary_4_2_above_kl_bon": means["kl_corollary_4_2_bound"] > bound * (1 + 1e-12) + ABOVE_SLACK,
+        **_sampler_columns(means),
         "expected_reward": means["expected_reward"],
+        **{name: means[name] for name in EVAL_COLUMNS if name in means},
         "win_rate": _win_rate(group, n, method),
         "beyond_pool": np.full(rows, n > group.size),
     }
     if settings is not None:
         exact_levels = group.single_answer_levels()
-        found = {f"{c}_ci_{side}": np.full(rows, np.nan) for c in INTERVAL_COLUMNS for side in ("low", "high")}
+        found = _no_intervals(interval_columns(group), rows)
         if method == "unbiased" and not empty:
             found = _intervals(group, ids, values, int(n), settings, exact_levels)
         out.update(found)

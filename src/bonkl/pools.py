@@ -8,6 +8,11 @@ same size ``N`` share one :class:`PoolGroup`: arrays of shape ``(pools, outcomes
 that every estimate is a few whole-array operations whatever the number of prompts
 (:mod:`bonkl.ustat`). Levels never straddle two pools, and sums over levels restart in each row.
 
+Optional per-outcome arrays ride along: ``sampler_logprob`` (``log q(y)`` when the pool was drawn
+from a sampler ``q``, tempered or truncated, rather than from the reference ``pi``: docs/MATH.md,
+"Best-of-n from another sampler") and ``eval_reward`` (a reward that evaluates the winner but does
+not select it). Without them nothing is computed for them.
+
 :func:`build_pools` checks that the draws can come from a model (docs/MATH.md, "Finite pools")
 and names the prompt and the rows of the first one that cannot.
 """
@@ -40,6 +45,8 @@ class PoolGroup:
     reward: np.ndarray  # (P, K); 0 on padding
     level: np.ndarray  # (P, K) the outcome's level in its pool; padding: the last column
     key: np.ndarray  # (P, K) object: the outcome's key; None on padding
+    sampler_logprob: np.ndarray | None = None  # (P, K) log q(y) of the sampler drawn from; 0 on padding
+    eval_reward: np.ndarray | None = None  # (P, K) the evaluation reward; 0 on padding
 
     @property
     def width(self) -> int:
@@ -55,6 +62,31 @@ class PoolGroup:
     def eps(self) -> np.ndarray:
         """``pi(y)`` (eq. 19), floored at the smallest positive double; 0 on padding."""
         return np.where(self.real, np.maximum(np.exp(self.logprob), SMALLEST_MASS), 0.0)
+
+    def drawn_from_sampler(self) -> PoolGroup:
+        """The pools with the sampler's ``log q`` as their log-probability (itself when there is no
+        sampler): best-of-n's step from ``q``, the distribution the pool was drawn from, is the
+        paper's setting with ``q`` for ``pi`` (docs/MATH.md, "Best-of-n from another sampler")."""
+        if self.sampler_logprob is None:
+            return self
+        return replace(self, logprob=self.sampler_logprob)
+
+    def take(self, rows: np.ndarray) -> PoolGroup:
+        """The pools ``rows`` of the group, as a group of their own (optional arrays included)."""
+        optional = {
+            name: None if getattr(self, name) is None else getattr(self, name)[rows]
+            for name in ("sampler_logprob", "eval_reward")
+        }
+        return replace(
+            self,
+            index=self.index[rows],
+            count=self.count[rows],
+            logprob=self.logprob[rows],
+            reward=self.reward[rows],
+            level=self.level[rows],
+            key=self.key[rows],
+            **optional,
+        )
 
     @property
     def num_outcomes(self) -> np.ndarray:
@@ -129,43 +161,65 @@ def _rows(positions: np.ndarray, limit: int = 5) -> str:
     return shown + (f" and {positions.size - limit} more" if positions.size > limit else "")
 
 
+# Per-draw values that one response (one key) must carry once: column -> what the error calls it.
+VALUE_NAMES = {
+    "logprob": "log-probability",
+    "reward": "reward",
+    "sampler_logprob": "sampler log-probability",
+    "eval_reward": "evaluation reward",
+}
+
+
 def _outcomes(frame: pd.DataFrame, ids: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
-    """Distinct (prompt, key) outcomes with their draw counts; refuses one key with two values."""
+    """Distinct (prompt, key) outcomes with their draw counts; refuses one key with two values of
+    any per-draw column (the optional ``sampler_logprob`` and ``eval_reward`` included)."""
+    values = [name for name in VALUE_NAMES if name in frame]
     grouped = frame.groupby(["prompt", "key"], sort=False)
-    out = grouped.agg(
-        count=("logprob", "size"),
-        logprob=("logprob", "first"),
-        reward=("reward", "first"),
-        low_lp=("logprob", "min"),
-        high_lp=("logprob", "max"),
-        low_r=("reward", "min"),
-        high_r=("reward", "max"),
-    ).reset_index()
-    for low, high, what in (("low_lp", "high_lp", "log-probability"), ("low_r", "high_r", "reward")):
-        spread = out[high] - out[low]
-        bad = spread > SAME_VALUE_TOLERANCE * np.maximum(1.0, out[high].abs())
-        if bad.any():
-            first = out[bad].iloc[0]
-            rows = np.flatnonzero((frame["prompt"] == first["prompt"]) & (frame["key"] == first["key"]))
-            raise ValueError(
-                f"prompt {ids[int(first['prompt'])]!r}: identical samples (key {keys[int(first['key'])]!r}, rows "
-                f"{_rows(rows)}) carry two different values of their {what}, {float(first[low])!r} and "
-                f"{float(first[high])!r}; one response has one {what}: give distinct responses distinct keys"
-            )
-    return out
+    spec = {"count": ("logprob", "size")}
+    for name in values:
+        spec |= {name: (name, "first"), f"low_{name}": (name, "min"), f"high_{name}": (name, "max")}
+    out = grouped.agg(**spec).reset_index()
+    for name in values:
+        _check_one_value(out, frame, ids, keys, name)
+    return out.drop(columns=[f"{end}_{name}" for name in values for end in ("low", "high")])
 
 
-def _check_total_mass(outcomes: pd.DataFrame, frame: pd.DataFrame, ids: np.ndarray) -> None:
-    total = np.exp(outcomes["logprob"]).groupby(outcomes["prompt"]).sum()
+def _check_one_value(out: pd.DataFrame, frame: pd.DataFrame, ids, keys, name: str) -> None:
+    """Identical draws must agree on ``name`` to float rounding (``SAME_VALUE_TOLERANCE``, relative)."""
+    low, high = out[f"low_{name}"], out[f"high_{name}"]
+    bad = high - low > SAME_VALUE_TOLERANCE * np.maximum(1.0, high.abs())
+    if not bad.any():
+        return
+    first = out[bad].iloc[0]
+    rows = np.flatnonzero((frame["prompt"] == first["prompt"]) & (frame["key"] == first["key"]))
+    what = VALUE_NAMES[name]
+    raise ValueError(
+        f"prompt {ids[int(first['prompt'])]!r}: identical samples (key {keys[int(first['key'])]!r}, rows "
+        f"{_rows(rows)}) carry two different values of their {what}, {float(first[f'low_{name}'])!r} and "
+        f"{float(first[f'high_{name}'])!r}; one response has one {what}: give distinct responses distinct keys"
+        + (" (average a noisy judge's scores per response first)" if name == "eval_reward" else "")
+    )
+
+
+def _check_total_mass(outcomes: pd.DataFrame, frame: pd.DataFrame, ids: np.ndarray, column: str = "logprob") -> None:
+    """Distinct outcomes' probabilities (``exp(column)``) sum to at most 1 in every pool."""
+    total = np.exp(outcomes[column]).groupby(outcomes["prompt"]).sum()
     bad = total[total > 1 + TOTAL_MASS_TOLERANCE]
     if bad.size:
         prompt = bad.index[0]
         rows = np.flatnonzero(frame["prompt"] == prompt)
+        label = "probabilities" if column == "logprob" else "probabilities under the sampler"
+        fix = (
+            "logprob must be the natural log-probability of the whole response under the reference (not a "
+            "per-token average, not from a tempered or top-k sampler: give that as sampler_logprob)"
+            if column == "logprob"
+            else "sampler_logprob must be the natural log-probability of the whole response under the "
+            "distribution it was drawn from (temperature, top-k, top-p applied)"
+        )
         raise ValueError(
-            f"prompt {ids[prompt]!r} (rows {_rows(rows)}): its distinct samples' probabilities sum to "
-            f"{float(bad.iloc[0]):.6g} > 1, which no model can produce: logprob must be the natural "
-            "log-probability of the whole response under the reference (not a per-token average, "
-            "not from a tempered or top-k sampler), and identical responses must share one key"
+            f"prompt {ids[prompt]!r} (rows {_rows(rows)}): its distinct samples' {label} "
+            f"sum to {float(bad.iloc[0]):.6g} > 1, which no model can produce: {fix}, and identical "
+            "responses must share one key"
         )
 
 
@@ -190,7 +244,23 @@ def _key_codes(key, logprob: np.ndarray, reward: np.ndarray) -> tuple[np.ndarray
     return codes, np.array([str(k) for k in uniques], dtype=object)
 
 
-def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -> Pools:
+def _per_draw(name: str, values, size: int) -> np.ndarray:
+    """An optional per-draw column as float64: one finite value per sample (``<= 0`` for a log-probability)."""
+    values = np.ravel(np.asarray(values, dtype=np.float64))
+    if values.size != size:
+        raise ValueError(f"{name} must have one entry per sample ({size}), got {values.size}")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(f"{name} must be finite numbers; row {int(np.argmax(bad))} has NaN or infinity")
+    if name.endswith("logprob") and np.any(values > 0):
+        row = int(np.argmax(values > 0))
+        raise ValueError(f"{name} must be a natural log-probability (<= 0); row {row} has {values[row]!r}")
+    return values
+
+
+def build_pools(
+    prompt_id, logprob, reward, key=None, *, ties: str = "random", sampler_logprob=None, eval_reward=None
+) -> Pools:
     """Group draws into pools, outcomes and levels (one row per draw in, padded arrays out).
 
     ``prompt_id`` and ``key`` are compared as given (text stays text, ``1`` and ``"1"`` differ);
@@ -198,6 +268,11 @@ def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -
     equal ``(logprob, reward)`` are one outcome. Values must be finite and ``logprob <= 0``
     (checked here too, as this is the package's entry for pools); a ``ValueError`` names the prompt
     and rows of a pool no model can produce.
+
+    ``sampler_logprob`` (optional): ``log q(y)`` under the sampler the draws came from, when it is
+    not the reference (``logprob`` stays ``log pi(y)``); ``eval_reward`` (optional): a second reward
+    that evaluates best-of-n's winner without selecting it. Identical draws must agree on both as on
+    ``logprob``, and the sampler's probabilities of the distinct outcomes must sum to at most 1 too.
     """
     _choice(ties, TIES, "ties")
     logprob = np.ravel(np.asarray(logprob, dtype=np.float64))
@@ -223,12 +298,19 @@ def build_pools(prompt_id, logprob, reward, key=None, *, ties: str = "random") -
     if np.any(logprob > 0):
         row = int(np.argmax(logprob > 0))
         raise ValueError(f"logprob must be a natural log-probability (<= 0); row {row} has {logprob[row]!r}")
+    extra = {
+        name: _per_draw(name, values, logprob.size)
+        for name, values in (("sampler_logprob", sampler_logprob), ("eval_reward", eval_reward))
+        if values is not None
+    }
     key_code, keys = _key_codes(key, logprob, reward)
     prompt_code, ids = pd.factorize(pd.Series(prompt_id), sort=True)
     ids = np.asarray(ids, dtype=object)
-    frame = pd.DataFrame({"prompt": prompt_code, "key": key_code, "logprob": logprob, "reward": reward})
+    frame = pd.DataFrame({"prompt": prompt_code, "key": key_code, "logprob": logprob, "reward": reward, **extra})
     outcomes = _outcomes(frame, ids, keys)
     _check_total_mass(outcomes, frame, ids)
+    if "sampler_logprob" in extra:
+        _check_total_mass(outcomes, frame, ids, "sampler_logprob")
     outcomes = outcomes.sort_values(["prompt", "reward", "logprob", "key"], kind="stable").reset_index(drop=True)
     outcomes["key_text"] = keys[outcomes["key"]]
     return _grouped(outcomes, ids, ties)
@@ -268,6 +350,11 @@ def _grouped(outcomes: pd.DataFrame, ids: np.ndarray, ties: str) -> Pools:
                 reward=_padded(outcomes["reward"].to_numpy()[rows], row_of, column, shape, 0.0),
                 level=_padded(level[rows], row_of, column, shape, int(level[rows].max()) + 1, np.int64),
                 key=_padded(outcomes["key_text"].to_numpy(object)[rows], row_of, column, shape, None, object),
+                **{
+                    name: _padded(outcomes[name].to_numpy(np.float64)[rows], row_of, column, shape, 0.0)
+                    for name in ("sampler_logprob", "eval_reward")
+                    if name in outcomes
+                },
             )
         )
     return Pools(ids=ids, sizes=sizes.astype(np.int64), groups=tuple(groups), ties=ties)

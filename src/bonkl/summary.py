@@ -22,7 +22,11 @@ AVERAGED = (
     "kl_estimator_mean",
     "kl_alternate",
     "kl_corollary_4_2_bound",
+    "sampler_log_ratio",  # this and the next three: only in tables from a sampler / an evaluation reward
+    "kl_to_reference_estimator_mean",
+    "kl_to_reference_corollary_4_2_bound",
     "expected_reward",
+    "expected_eval_reward",
     "win_rate",
 )
 DIVERGENCE_PREFIXES = ("renyi_", "chi2", "tv")

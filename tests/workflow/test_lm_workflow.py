@@ -23,7 +23,7 @@ FIGURES = [
     "fig11_translation_neg_length",
     "fig12_translation_chrf",
 ]
-LM_BAND = 1.0  # config lm.band_tilt
+LM_BAND = 1.0  # config lm.estimate.tilt (default)
 
 
 def test_every_lm_figure_is_built(built):
@@ -74,14 +74,15 @@ def test_estimates_match_an_independent_pool_computation(built):
         )
         pin = level_weight[level] * outcomes["count"].to_numpy() / level_draws[level]
         assert row["kl_bon"] == pytest.approx(bonkl.kl_bon(n), rel=1e-12)
-        assert row["kl_estimator_mean"] == pytest.approx(pin @ bonkl.kl_estimator(eps, n), rel=1e-9, abs=1e-12)
-        assert row["kl_alternate"] == pytest.approx(pin @ bonkl.kl_alternate(eps, n), rel=1e-9, abs=1e-12)
+        level_mass = level_eps[level]  # eq. 25 and eq. 23 at the winner's reward level (ties at random)
+        assert row["kl_estimator_mean"] == pytest.approx(pin @ bonkl.kl_estimator(level_mass, n), rel=1e-9, abs=1e-12)
+        assert row["kl_alternate"] == pytest.approx(pin @ bonkl.kl_alternate(level_mass, n), rel=1e-9, abs=1e-12)
         above = np.append(np.cumsum(level_eps[::-1])[::-1][1:], 0.0)  # samples' mass ranked above
         mass, cdf = level_eps[level], np.maximum(1 - above, level_eps)[level]
         bound = max(pin @ bonkl.kl_log_ratio(mass, cdf, n), 0.0)
         assert row["kl_corollary_4_2_bound"] == pytest.approx(bound, rel=1e-9, abs=1e-12)
         assert row["kl_corollary_4_2_bound"] <= row["kl_alternate"] + 1e-12
-        values = bonkl.kl_estimator(eps, row["n"])
+        values = bonkl.kl_estimator(level_mass, row["n"])
         assert row["kl_estimator_tilted_min"] == pytest.approx(
             bonkl.tilted_mean(values, -LM_BAND, pin), rel=1e-9, abs=1e-12
         )
@@ -103,12 +104,19 @@ def test_neg_length_and_chrf_rewards(built):
     assert chrf["reward"].between(0, 100).all()
 
 
-def test_tidy_table_has_every_prompt_reward_and_tilt(built):
+def test_tidy_table_and_summary_have_every_prompt_reward_and_n(built):
     table = pd.read_csv(built.path(f"{ROOT}/tables/estimates.csv"))
     expected = 4 * 2 + 4 * 3  # alpaca: 2 rewards; translation: 3 rewards
     assert table.groupby(["prompt_set", "prompt_id", "reward"]).ngroups == expected
-    assert sorted(table["tilt"].unique()) == sorted(SMALL_CONFIG["lm"].get("tilts", [1.0, 4.0]))
+    assert (table["tilt"] == LM_BAND).all()
     assert sorted(table["n"].unique()) == sorted(LM["n"])
+    summary = pd.read_csv(built.path(f"{ROOT}/tables/summary.csv"))
+    assert len(summary) == 5 * len(LM["n"]) and (summary["num_prompts"] == 4).all()
+    part = table[(table["prompt_set"] == "alpaca") & (table["reward"] == "loglik") & (table["n"] == 2)]
+    row = summary[(summary["prompt_set"] == "alpaca") & (summary["reward"] == "loglik") & (summary["n"] == 2)]
+    assert row["kl_estimator_mean"].iloc[0] == pytest.approx(part["kl_estimator_mean"].mean(), rel=1e-12)
+    figure = pd.read_csv(built.path("results/figures/fig04_alpaca_loglik.csv"))
+    assert (figure["prompt_id"] == "average over prompts").sum() == len(LM["n"])
 
 
 def test_second_run_has_nothing_to_do(built):
@@ -124,12 +132,12 @@ def test_lm_plot_option_redraws_only_lm_figures(built, tmp_path):
     assert job_counts(dry.stdout) == {"all": 1, "lm_figure_plot": len(FIGURES)}, dry.stdout[-3000:]
 
 
-def test_band_tilt_change_skips_sampling(built):
+def test_tilt_change_skips_sampling_and_scoring(built):
     config = built.config()
-    config["lm"]["band_tilt"] = 4.0
+    config["lm"].setdefault("estimate", {})["tilt"] = 4.0
     write_config(built.path("tiltchange.yaml"), config)
     counts = job_counts(built.run("-n", "all", "--configfile", "tiltchange.yaml").stdout)
-    assert set(counts) == {"all", "lm_figure_data", "lm_figure_plot"}, counts
+    assert set(counts) == {"all", "estimate", "aggregate", "lm_figure_data", "lm_figure_plot"}, counts
 
 
 @pytest.mark.parametrize(
@@ -141,7 +149,7 @@ def test_band_tilt_change_skips_sampling(built):
         ),
         (lambda c: c["lm"].update(rewards={"alpaca": ["loglik", "bleu"]}), "lm.rewards.alpaca"),
         (lambda c: c["lm"]["model"].update(provide="none", path="./no/such/model"), "lm.model.path './no/such/model'"),
-        (lambda c: c["lm"].update(band_tilt=3.0), "lm.band_tilt 3.0 must be one of lm.tilts"),
+        (lambda c: c["lm"].setdefault("estimate", {}).update(tilt=0), "lm.estimate.tilt"),
         (lambda c: c["lm"]["sampling"].update(num_samples=0), "lm.sampling.num_samples"),
         (lambda c: c["lm"].update(n=[1, 2, 1000]), "config lm.n has 1000, larger than the pool allows"),
         (lambda c: c["lm"].update(n=[1, 2.5]), "config lm.n has 2.5: the unbiased estimate"),

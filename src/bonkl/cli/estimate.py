@@ -71,7 +71,8 @@ def add_parser(commands) -> None:
         type=replicates,
         default=0,
         metavar="REPLICATES",
-        help="intervals for eq. 25, eq. 23, the expected reward and the win rate: a studentized bootstrap "
+        help="intervals for eq. 25, eq. 23, the expected reward and the win rate (and sampler_log_ratio and "
+        "expected_eval_reward with their flags): a studentized bootstrap "
         "from this many resamples of each pool (0: none; else 20 to 100000; 200 is plenty), shown only where "
         "the coverage study found it holds its level (n <= N/8, see ci_note)",
     )
@@ -93,6 +94,19 @@ def add_parser(commands) -> None:
         "--key-col",
         help="the column of sample keys (identical responses, one key); default: sample_key when the file has "
         "it, else equal (logprob, reward) pairs are one response. A column named here must exist",
+    )
+    est.add_argument(
+        "--sampler-logprob-col",
+        metavar="COL",
+        help="the samples were drawn from a sampler q (temperature, top-k, top-p...), not from the reference: "
+        "this column holds log q of each sample (--logprob-col stays log pi). The paper's columns then describe "
+        "best-of-n's step from q, KL(BoN_q || q), and sampler_log_ratio and kl_to_reference_* complete it to "
+        "KL(BoN_q || pi); the win rate is against a draw from q",
+    )
+    est.add_argument(
+        "--eval-reward-col",
+        metavar="COL",
+        help="an evaluation reward: adds expected_eval_reward, its mean under the best-of-n that --reward-col selects",
     )
     est.add_argument("--quiet", action="store_true", help="print nothing but errors")
     est.set_defaults(func=run)
@@ -126,9 +140,12 @@ def run(args) -> int:
         reward_col=args.reward_col,
         key_col=args.key_col,
         group_col=args.group_col,
+        sampler_logprob_col=args.sampler_logprob_col,
+        eval_reward_col=args.eval_reward_col,
     )
     key = samples["sample_key"] if "sample_key" in samples else None
-    pools = build_pools(samples["prompt_id"], samples["logprob"], samples["reward"], key, ties=args.ties)
+    extra = {name: samples[name] for name in ("sampler_logprob", "eval_reward") if name in samples}
+    pools = build_pools(samples["prompt_id"], samples["logprob"], samples["reward"], key, ties=args.ties, **extra)
     small = pools.sizes < args.n.max()
     if args.method == "unbiased" and small.any() and not args.quiet:
         shown = ", ".join(f"{p!r} ({s})" for p, s in list(zip(pools.ids[small], pools.sizes[small]))[:5])

@@ -16,7 +16,10 @@ from .tables import BOOL, IDS, KEY, NUMBER, TEXT, read_table
 
 #: The key column read when it is there (``read_sample_table(key_col=None)``).
 DEFAULT_KEY = "sample_key"
-_FLAGS = "choose other names with --prompt-col/--logprob-col/--reward-col/--key-col/--group-col"
+_FLAGS = (
+    "choose other names with --prompt-col/--logprob-col/--reward-col/--key-col/--group-col/"
+    "--sampler-logprob-col/--eval-reward-col"
+)
 
 
 def _groups(frame: pd.DataFrame, path, group_col: str) -> pd.Series:
@@ -31,9 +34,18 @@ def _groups(frame: pd.DataFrame, path, group_col: str) -> pd.Series:
 
 
 def read_sample_table(
-    path, *, prompt_col="prompt_id", logprob_col="logprob", reward_col="reward", key_col=None, group_col=None
+    path,
+    *,
+    prompt_col="prompt_id",
+    logprob_col="logprob",
+    reward_col="reward",
+    key_col=None,
+    group_col=None,
+    sampler_logprob_col=None,
+    eval_reward_col=None,
 ) -> pd.DataFrame:
-    """Load one row per reference draw; returns columns ``prompt_id, logprob, reward[, sample_key][, group]``.
+    """Load one row per draw; returns columns ``prompt_id, logprob, reward[, sample_key][, group]``, and
+    ``sampler_logprob`` / ``eval_reward`` when their columns are named.
 
     ``key_col`` names the column of sample keys (identical responses, one key); without it the
     column ``sample_key`` is used when the file has one. Raises ``ValueError`` naming the file, the
@@ -44,25 +56,30 @@ def read_sample_table(
     """
     path = Path(path)
     key = key_col or DEFAULT_KEY
-    named = [prompt_col, logprob_col, reward_col, key] + ([group_col] if group_col else [])
+    extra = {sampler_logprob_col: "sampler_logprob", eval_reward_col: "eval_reward"}
+    extra = {column: name for column, name in extra.items() if column}
+    named = [prompt_col, logprob_col, reward_col, key, *([group_col] if group_col else []), *extra]
     if len(set(named)) < len(named):
         raise ValueError(
-            f"{path}: the prompt, logprob, reward and key columns must be four different "
-            f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col)"
+            f"{path}: the prompt, logprob, reward, key and other named columns must be different "
+            f"columns, got {named} (--prompt-col/--logprob-col/--reward-col/--key-col...)"
         )
     wanted = {prompt_col: "prompt_id", logprob_col: "logprob", reward_col: "reward", key: "sample_key"}
     kinds = {prompt_col: TEXT, logprob_col: NUMBER, reward_col: NUMBER, key: KEY}
     if group_col:
         wanted[group_col], kinds[group_col] = "group", KEY
+    for column, name in extra.items():
+        wanted[column], kinds[column] = name, NUMBER
     optional = () if key_col else (key,)
     frame = read_table(path, kinds, optional=optional, what="samples", fix=_FLAGS).rename(columns=wanted)
     if frame.empty:
         raise ValueError(f"{path}: no samples")
-    if (frame["logprob"] > 0).any():
-        row = int(np.argmax(frame["logprob"].to_numpy() > 0))
-        raise ValueError(
-            f"{path}: logprob must be a natural log-probability (<= 0); row {row} has {frame['logprob'].iloc[row]!r}"
-        )
+    for column in [c for c in ("logprob", "sampler_logprob") if c in frame]:
+        if (frame[column] > 0).any():
+            row = int(np.argmax(frame[column].to_numpy() > 0))
+            raise ValueError(
+                f"{path}: {column} must be a natural log-probability (<= 0); row {row} has {frame[column].iloc[row]!r}"
+            )
     empty = (frame["prompt_id"].str.strip() == "").to_numpy()
     if empty.any():
         raise ValueError(
