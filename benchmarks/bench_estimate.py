@@ -3,6 +3,7 @@ implementation of commit d8da788 (from git history), side by side on the same fi
 
     python benchmarks/bench_estimate.py                 # the three cases of the README
     python benchmarks/bench_estimate.py --quick         # small versions, a minute
+    python benchmarks/bench_estimate.py --rule          # the workflow's estimate rule: per set or per prompt
 
 Each run is the command line (``python -m bonkl.cli estimate``) in a fresh process: wall time and
 peak memory (the process's maximum resident set) of reading the pool, estimating and writing the
@@ -83,11 +84,39 @@ def first_prompts(path: Path, count: int, folder: Path) -> Path:
     return subset
 
 
+RULE_NS = "1,2,3,4,6,8,12,16,24,32,48,64,96,128,192,256"  # config/config.yaml's lm.n
+
+
+def rule_case(folder: Path, prompts: int = 4, samples: int = 256, bootstrap: int = 200) -> dict:
+    """The default run's estimate stage for one prompt set: one job for the set (as the workflow
+    runs it) against one job per prompt, each job a fresh process as Snakemake starts it."""
+    path = folder / "set.parquet"
+    write_pools(path, prompts, samples)
+    new = str(ROOT / "src")
+    per_set = run(new, path, RULE_NS, bootstrap, folder / "set.csv")[0]
+    frame = pd.read_parquet(path)
+    per_prompt = 0.0
+    for _, part in frame.groupby("prompt_id"):
+        part.to_parquet(folder / "one.parquet")
+        per_prompt += run(new, folder / "one.parquet", RULE_NS, bootstrap, folder / "one.csv")[0]
+    return {
+        "case": f"estimate rule, {prompts} prompts x {samples} samples, 16 n, intervals",
+        "one job per prompt s": round(per_prompt, 1),
+        "one job per set s": round(per_set, 1),
+        "ratio": f"{per_prompt / per_set:.1f}x",
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
     parser.add_argument("--baseline-budget", type=float, default=300.0, help="seconds before the baseline is cut")
+    parser.add_argument("--rule", action="store_true", help="only the workflow's estimate rule: per set or per prompt")
     args = parser.parse_args(argv)
+    if args.rule:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(pd.DataFrame([rule_case(Path(tmp))]).to_markdown(index=False))
+        return 0
     old = str(package_at(BASELINE))
     new = str(ROOT / "src")
     rows = []

@@ -30,7 +30,7 @@ from baseline import ROOT, run_with  # noqa: E402
 
 from bonkl import intervals  # noqa: E402
 from bonkl.columns import DRAW_INTERVAL_COLUMNS, INTERVAL_COLUMNS  # noqa: E402
-from bonkl.coverage import draw_pools, exact_values, run_study, study_models, study_ns  # noqa: E402
+from bonkl.coverage import coverage_rows, draw_pools, exact_values, run_study, study_models, study_ns  # noqa: E402
 from bonkl.coverage_sampler import sampler_coverage, sampler_models  # noqa: E402
 from bonkl.intervals import IntervalSettings  # noqa: E402
 from bonkl.ties import tied_bon_pmf  # noqa: E402
@@ -73,28 +73,9 @@ def run_before(sizes, pools: int) -> pd.DataFrame:
                 draw_pools(p, reward, size, pools, seed=0).to_parquet(samples_path)
                 run_with(BEFORE, _OLD, str(samples_path), ",".join(map(str, ns)), str(out_path))
                 table, exact = pd.read_parquet(out_path), before_targets(p, reward, ns)
-                for j, n in enumerate(ns):
-                    part = table[table["n"] == n]
-                    for column in INTERVAL_COLUMNS:
-                        low, high = part[f"{column}_ci_low"].to_numpy(), part[f"{column}_ci_high"].to_numpy()
-                        shown = ~np.isnan(low)
-                        truth = exact[column][j]
-                        tolerance = 1e-12 * (1 + abs(truth))
-                        hit = (low[shown] - tolerance <= truth) & (truth <= high[shown] + tolerance)
-                        rows.append(
-                            {
-                                "model": name,
-                                "N": size,
-                                "n": n,
-                                "column": column,
-                                "pools": pools,
-                                "reported": int(shown.sum()),
-                                "coverage": float(hit.mean()) if shown.any() else np.nan,
-                                "mean_width": float(np.mean(high[shown] - low[shown])) if shown.any() else np.nan,
-                            }
-                        )
+                rows.append(coverage_rows(name, size, pools, table, exact, ns, INTERVAL_COLUMNS))
                 print(f"before: {name} N={size}", file=sys.stderr, flush=True)
-    return pd.DataFrame(rows)
+    return pd.concat(rows, ignore_index=True)
 
 
 def markdown(table: pd.DataFrame, title: str, columns=INTERVAL_COLUMNS) -> str:
