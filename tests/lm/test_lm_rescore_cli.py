@@ -307,3 +307,23 @@ def test_an_unwritable_out_stops_before_the_model_loads(tmp_path, capsys, tiny_d
     one_line(code, err, "is a file")
     code, _, err, _ = rescore(capsys, engine, tmp_path, tiny_dir=tiny_dir, out="out.txt")
     one_line(code, err, "suffix '.txt'")
+
+
+def test_columns_named_by_flags_must_exist_and_not_clash(tmp_path, capsys, tiny_dir, engine):
+    code, _, err, out = rescore(capsys, engine, tmp_path, "--logprob-col", "lp", tiny_dir=tiny_dir)
+    one_line(code, err, "no column 'lp'")
+    renamed = engine.rename(columns={"sampler_logprob": "engine_lq"}).assign(sampler_logprob=-1.0)
+    code, _, err, out = rescore(
+        capsys, renamed, tmp_path / "c", "--sampler-logprob-col", "engine_lq", tiny_dir=tiny_dir
+    )
+    one_line(code, err, "has a column 'sampler_logprob' besides the one named for it")
+    code, text, _, out = rescore(
+        capsys,
+        renamed.drop(columns="sampler_logprob"),
+        tmp_path / "r",
+        "--sampler-logprob-col",
+        "engine_lq",
+        tiny_dir=tiny_dir,
+    )
+    assert code == 0, text
+    assert np.array_equal(pd.read_parquet(out)["recorded_sampler_logprob"], engine["sampler_logprob"])

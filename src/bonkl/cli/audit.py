@@ -76,7 +76,7 @@ def _audit(args):
         logprob_col=args.logprob_col,
         token_col=args.token_col,
         sampler_logprob_col=args.sampler_logprob_col,
-        optional=("logprob", "sampler_logprob"),
+        optional=model.unnamed(args, "logprob", "sampler_logprob"),  # a column named by its flag must be there
     )
     if "logprob" not in pool and "sampler_logprob" not in pool:
         raise ValueError(

@@ -57,6 +57,12 @@ def sampler_settings(args) -> SamplerSettings:
     return SamplerSettings(**{name: getattr(args, name) for name in SAMPLER_FLAGS})
 
 
+def unnamed(args, *columns: str) -> tuple[str, ...]:
+    """Which of ``columns`` (``logprob``, ``sampler_logprob``) the flags left at their default name:
+    those may be absent from the pool; a column the user named (``--logprob-col lp``) must be there."""
+    return tuple(column for column in columns if getattr(args, f"{column}_col") == column)
+
+
 def require_lm() -> None:
     """Re-scoring needs the model: without the ``lm`` extra, say so in one line."""
     from importlib.util import find_spec

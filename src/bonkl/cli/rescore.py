@@ -122,7 +122,7 @@ def _read(args):
         logprob_col=args.logprob_col,
         token_col=args.token_col,
         sampler_logprob_col=args.sampler_logprob_col,
-        optional=("logprob",),
+        optional=model.unnamed(args, "logprob"),  # checked when present; one named by --logprob-col must exist
         keep_other=True,
         fix=_FIX,
     )
