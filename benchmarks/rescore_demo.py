@@ -1,4 +1,4 @@
-"""End to end: a pool drawn by another engine, re-scored under the float32 reference model.
+"""End to end: a pool drawn by another engine, then ``bonkl rescore``, then ``bonkl estimate``.
 
 On the tests' tiny enumerable model (tests/lm/tiny_lm.py; two chat prompts), draw ``--samples``
 responses with plain transformers ``generate(do_sample=True, top_p=0.9, top_k=0)`` in bfloat16
@@ -6,25 +6,31 @@ weights, prompts interleaved in batches of 1, 8, 64 and 500 (mixed prompts left-
 identical responses meet different batch compositions, as in a serving engine), keeping what such
 an engine returns: the token ids and its own processed log-probabilities (``output_scores`` and
 ``compute_transition_scores(normalize_logits=True)``, the padding after each row's end-of-sequence
-token masked; tests/lm/engine_pool.py). Then:
+token masked; tests/lm/engine_pool.py), with the prompt's ids and a reward (minus the number of
+tokens). The pool is written as it arrives: no ``logprob``, and identical responses may carry
+different ``sampler_logprob``. Then, through the command line, as a user would:
 
-1. ``check_engine_logprobs``: the spread of the engine's log q over identical responses, and one
-   canonical value per response (the first draw) so that the pool is consistent;
-2. ``rescore_pool``: log pi (the estimators' ``logprob``) and log q under the float32 model, from
-   batched full forward passes, one per distinct response;
-3. ``compare_rescored``: the engine's log q against the float32 one; and log pi against an exact
-   enumeration of every outcome.
+1. ``bonkl rescore --top-p 0.9``: ``logprob`` under the float32 model (batched full passes, one per
+   distinct response), one ``sampler_logprob`` per response with the engine's spread reported, and
+   the engine's log q compared with the float32 one;
+2. ``bonkl estimate --sampler-logprob-col sampler_logprob --bootstrap 200``: KL(BoN_q || q), the
+   ``sampler_log_ratio`` and KL(BoN_q || pi);
+3. checks no user has: ``logprob`` against an exact enumeration of every outcome; the estimates
+   beside the exact values of best-of-n from the float32 top-p distribution, and the estimators'
+   exact expectations there (the engine drew from its bfloat16 one, close to it but not equal);
+   and the estimates with ``--canonical mean`` against those with the first draw's value, the
+   effect of the engine noise the tolerance admits.
 
-Writes a CSV with ``prompt_id, token_ids`` (space-separated), ``logprob`` (float32 reference),
-``sampler_logprob`` (the engine's, canonical per response), ``reward`` (-number of tokens) and
-``sample_key`` (the token ids' text). About 25 s on 2 cores (mostly the 500 one-row generate calls).
+About 40 s on 2 cores (most of it the 500 one-row generate calls).
 
-    python benchmarks/rescore_demo.py --out results/rescore_demo.csv
+    python benchmarks/rescore_demo.py --out-dir results/rescore_demo
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import time
 from pathlib import Path
@@ -36,50 +42,91 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "lm"))  # the tiny model and engine
 
 from engine_pool import engine_copy, generate_pool  # noqa: E402
-from exact import enumerate_pairs  # noqa: E402
+from exact import enumerate_pairs, generate_processors  # noqa: E402
 from tiny_lm import build_model, build_tokenizer  # noqa: E402
 
+from bonkl import kl_estimator  # noqa: E402
+from bonkl.cli import main as bonkl  # noqa: E402
+from bonkl.files.atomic import write_table  # noqa: E402
 from bonkl.lm.processors import SamplerSettings  # noqa: E402
 from bonkl.lm.prompts import chat_prompt_ids  # noqa: E402
-from bonkl.lm.rescore import check_engine_logprobs, compare_rescored, rescore_pool  # noqa: E402
+from bonkl.ties import level_masses, tied_bon_pmf  # noqa: E402
 
 MAX_NEW = 4
 BATCHES = (1, 8, 64, 500)  # the engine's batch sizes, one quarter of the samples each
+NS = "1,2,4,8,16,32,64,128"
+SHOWN = [
+    "prompt_id",
+    "n",
+    "kl_bon",
+    "kl_estimator_mean",
+    "kl_corollary_4_2_bound",
+    "sampler_log_ratio",
+    "sampler_log_ratio_ci_low",
+    "sampler_log_ratio_ci_high",
+    "kl_to_reference_estimator_mean",
+    "kl_to_reference_corollary_4_2_bound",
+]
+
+MOVED = SHOWN[3:6] + SHOWN[8:]  # the estimates that depend on q
+SHOW = ("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.4f}".format)
 
 
 def draw(model, prompts: dict, num: int, top_p: float, seed: int) -> pd.DataFrame:
-    """The bfloat16 engine's pool: prompt_id, token_ids, sampler_logprob (the engine's log q)."""
+    """The bfloat16 engine's pool as it arrives: prompt_id, prompt_token_ids, token_ids,
+    sampler_logprob (the engine's log q, per draw) and reward."""
     order = list(np.random.default_rng(seed).choice(sorted(prompts), size=num))
     engine = engine_copy(model, torch.bfloat16)
     parts = [
         generate_pool(engine, prompts, order[i :: len(BATCHES)], MAX_NEW, top_p, seed=seed + i, batch=b)
         for i, b in enumerate(BATCHES)
     ]
-    return pd.concat(parts, ignore_index=True)
-
-
-def exact_error(model, prompts: dict, pool: pd.DataFrame) -> float:
-    """Largest |logprob - log pi| against every outcome of the tiny model, enumerated."""
-    exact = {
-        pid: enumerate_pairs(model, p, MAX_NEW, [model.generation_config.eos_token_id]) for pid, p in prompts.items()
-    }
-    want = [exact[pid][tuple(ids)][0] for pid, ids in zip(pool["prompt_id"], pool["token_ids"])]
-    return float(np.abs(pool["logprob"].to_numpy() - np.array(want)).max())
-
-
-def table(pool: pd.DataFrame, canonical: pd.Series) -> pd.DataFrame:
-    """The CSV's columns; token ids as space-separated text."""
-    keys = pool["token_ids"].map(lambda ids: " ".join(map(str, ids)))
-    return pd.DataFrame(
-        {
-            "prompt_id": pool["prompt_id"],
-            "token_ids": keys,
-            "logprob": pool["logprob"],
-            "sampler_logprob": canonical,
-            "reward": -pool["token_ids"].map(len).astype(np.int64),
-            "sample_key": keys,
-        }
+    pool = pd.concat(parts, ignore_index=True)
+    return pool.assign(
+        prompt_token_ids=[prompts[pid] for pid in pool["prompt_id"]],
+        reward=-pool["token_ids"].map(len).astype(np.float64),
     )
+
+
+def exact_values(model, prompts: dict, top_p: float, ns) -> tuple[dict, pd.DataFrame]:
+    """Every outcome's exact log pi per prompt, and the exact best-of-n columns for q = the float32
+    model cut to top-p (transformers' warper), reward = -length, ties broken at random."""
+    eos = [model.generation_config.eos_token_id]
+    processors = generate_processors(model, SamplerSettings(top_p=top_p))
+    log_pi, rows = {}, []
+    for pid, prompt in prompts.items():
+        pairs = enumerate_pairs(model, prompt, MAX_NEW, eos, processors)  # q's support, with (log pi, log q)
+        log_pi[pid] = {seq: lp for seq, (lp, _) in enumerate_pairs(model, prompt, MAX_NEW, eos).items()}
+        seqs = sorted(pairs, key=len, reverse=True)  # increasing reward (the ties module's order)
+        lp, lq = (np.array([pairs[s][i] for s in seqs]) for i in (0, 1))
+        q = np.exp(lq) / np.exp(lq).sum()  # sums to 1 up to rounding
+        reward = -np.array([len(s) for s in seqs], dtype=np.float64)
+        bon = tied_bon_pmf(q, reward, np.asarray(ns, dtype=np.float64))
+        log_bon = np.log(np.where(bon > 0, bon, 1.0))
+        masses, levels = level_masses(q, reward)
+        for n, b, lb in zip(ns, bon, log_bon):
+            ratio = float(b @ (np.log(q) - lp))
+            expected = float(b @ kl_estimator(masses[levels], float(n)))  # E[eq. 25], eps the level's q-mass
+            rows.append(
+                {
+                    "prompt_id": pid,
+                    "n": n,
+                    "exact_kl_to_sampler": float(np.sum(b * (lb - np.log(q)))),
+                    "expected_kl_estimator_mean": expected,
+                    "exact_sampler_log_ratio": ratio,
+                    "expected_kl_to_reference_estimator_mean": expected + ratio,
+                    "exact_kl_to_reference": float(np.sum(b * (lb - lp))),
+                }
+            )
+    return log_pi, pd.DataFrame(rows)
+
+
+def run(*argv) -> tuple[int, str]:
+    """``bonkl ...`` in this process: exit code and what it printed."""
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        code = bonkl([str(a) for a in argv])
+    return code, text.getvalue()
 
 
 def main(argv=None) -> None:
@@ -88,45 +135,72 @@ def main(argv=None) -> None:
     parser.add_argument("--top-p", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=64, help="sequences per re-scoring pass")
-    parser.add_argument("--tolerance", type=float, default=1e-4, help="accepted engine spread (nats)")
-    parser.add_argument("--out", default="results/rescore_demo.csv")
+    parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument("--out-dir", default="results/rescore_demo")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    out = Path(args.out_dir)
     model, tokenizer = build_model(), build_tokenizer()  # float32: the reference
+    model.save_pretrained(out / "model")
+    tokenizer.save_pretrained(out / "model")
     prompts = {"P1": chat_prompt_ids(tokenizer, "ab"), "P2": chat_prompt_ids(tokenizer, "babba")}
-    sampler = SamplerSettings(top_p=args.top_p)
 
     start = time.perf_counter()
     pool = draw(model, prompts, args.samples, args.top_p, args.seed)
-    drawn = time.perf_counter()
-    noise = check_engine_logprobs(pool, args.tolerance)
-    pool = rescore_pool(model, prompts, pool, batch_size=args.batch_size, sampler=sampler)
-    rescored = time.perf_counter()
-    versus = compare_rescored(pool, args.tolerance)["sampler_logprob"]
+    seconds = time.perf_counter() - start
+    print(f"{len(pool)} samples from generate(top_p={args.top_p}, top_k=0) in bfloat16 weights: {seconds:.1f} s")
+    write_table(pool, out / "engine_pool.parquet")
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    table(pool, noise.canonical).to_csv(partial, index=False)
-    partial.replace(out)
+    rescored = out / "rescored.parquet"
+    flags = ["--model", out / "model", "--top-p", args.top_p, "--batch-size", args.batch_size]
+    command = ["rescore", "--samples", out / "engine_pool.parquet", *flags]
+    code, text = run(*command, "--out", rescored, "--report", out / "rescore_report.json")
+    print(f"$ bonkl {' '.join(map(str, command))} --out {rescored}\n{text}", end="")
+    assert code == 0, f"bonkl rescore exited {code}"
 
-    s = noise.summary()
+    table = out / "estimate.csv"
+    command = ["estimate", "--samples", rescored, "--sampler-logprob-col", "sampler_logprob", "--n", NS]
+    code, text = run(*command, "--bootstrap", args.bootstrap, "--out", table, "--quiet")
+    assert code == 0, f"bonkl estimate exited {code}"
+    estimates = pd.read_csv(table)
+    print(f"$ bonkl {' '.join(map(str, command))} --bootstrap {args.bootstrap} --out {table}")
+    with pd.option_context(*SHOW):
+        print(estimates[SHOWN].astype({"n": int}).to_string(index=False))
+
+    ns = [int(n) for n in NS.split(",")]
+    log_pi, exact = exact_values(model, prompts, args.top_p, ns)
+    done = pd.read_parquet(rescored)
+    want = [log_pi[pid][tuple(ids)] for pid, ids in zip(done["prompt_id"], done["token_ids"])]
     print(
-        f"{len(pool)} samples from generate(top_p={args.top_p}) in bfloat16: {drawn - start:.1f} s; "
-        f"re-scored in float32 ({s['distinct']} distinct responses): {rescored - drawn:.2f} s"
+        f"logprob (float32, batched) vs exact enumeration: max |error| {np.abs(done['logprob'] - want).max():.2g} nats"
     )
+    both = estimates.merge(exact, on=["prompt_id", "n"])
     print(
-        f"engine noise: {s['repeated']} responses drawn more than once, {s['varied']} with differing log q, "
-        f"{s['above_tolerance']} spread above {args.tolerance:g}; largest spread {s['largest_spread']:.3g} nats "
-        f"(canonical value: the {s['canonical']} draw)"
+        "beside the estimates, best-of-n from the float32 top-p q by enumeration (expected_*: the estimator's "
+        "expectation, exact_*: the true value); the engine drew from its own bfloat16 q, not this one:"
     )
+    columns = ["prompt_id", "n", "kl_estimator_mean", "expected_kl_estimator_mean", "exact_kl_to_sampler"]
+    columns += ["sampler_log_ratio", "exact_sampler_log_ratio", "kl_to_reference_estimator_mean"]
+    columns += ["expected_kl_to_reference_estimator_mean", "exact_kl_to_reference"]
+    with pd.option_context(*SHOW):
+        print(both[columns].astype({"n": int}).to_string(index=False))
+
+    mean = out / "rescored_mean.parquet"
+    assert (
+        run("rescore", "--samples", out / "engine_pool.parquet", *flags, "--canonical", "mean", "--out", mean)[0] == 0
+    )
+    other = out / "estimate_mean.csv"
+    assert (
+        run("estimate", "--samples", mean, "--sampler-logprob-col", "sampler_logprob", "--n", NS, "--out", other)[0]
+        == 0
+    )
+    moved = (pd.read_csv(other)[MOVED] - estimates[MOVED]).abs().max()
     print(
-        f"engine log q - float32 log q: mean {versus.mean_difference:+.3g}, mean |.| {versus.mean_abs_difference:.3g}, "
-        f"max |.| {versus.max_abs_difference:.3g} nats; +{versus.positive}/-{versus.negative} ({versus.pattern}); "
-        f"{versus.outside_support} drawn outside float32's top-p set"
+        "the engine noise admitted: --canonical mean instead of the first draw's value moves "
+        + ", ".join(f"{name} by at most {value:.2g}" for name, value in moved.items())
+        + " nats"
     )
-    print(f"logprob (float32, batched) vs exact enumeration: max |error| {exact_error(model, prompts, pool):.2g} nats")
-    print(f"wrote {out}")
+    print(f"wrote {out}/")
 
 
 if __name__ == "__main__":

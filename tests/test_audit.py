@@ -260,3 +260,81 @@ def test_one_prompt_with_two_prompt_token_ids_is_refused(tmp_path, tiny, sampler
     code = main(["audit", "--samples", str(path), "--model", str(tiny["dir"])])
     err = capsys.readouterr().err
     assert code == 2 and "carry different prompt_token_ids" in err and len(err.strip().splitlines()) == 1, err
+
+
+# -- the sampler's settings: sampler_logprob checked against the processed distribution q --
+
+
+@pytest.fixture(scope="module")
+def top_p_pool(tiny):
+    """``bonkl.sample_responses`` with top-p 0.9: exact draws from q, log pi and log q recorded."""
+    from bonkl.lm.processors import SamplerSettings
+    from bonkl.lm.sampling import sample_responses
+
+    frames = []
+    for seed, (pid, ids) in enumerate(tiny["prompt_ids"].items()):
+        frame = sample_responses(
+            tiny["model"],
+            tiny["tokenizer"],
+            ids,
+            NUM_SAMPLES,
+            MAX_NEW_TOKENS,
+            seed,
+            16,
+            sampler=SamplerSettings(top_p=0.9),
+        )
+        frames.append(frame.assign(prompt_id=pid, prompt_token_ids=[ids] * len(frame)))
+    columns = ["prompt_id", "prompt_token_ids", "token_ids", "logprob", "sampler_logprob", "finished"]
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def test_sampler_settings_pass_an_exact_top_p_pool(tmp_path, tiny, top_p_pool, capsys):
+    code, out = run_audit(tmp_path, top_p_pool, "--top-p", "0.9", tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "[INFO] log-probabilities: match the model" in text
+    assert "[INFO] sampler log-probabilities: match the sampler settings' q" in text
+    report = json.loads(out.read_text())
+    assert report["sampler"]["top_p"] == 0.9 and report["sampler_outside_support"] == 0
+    assert report["largest_abs_difference"] < 1e-4 and report["sampler_largest_abs_difference"] < 1e-4
+    assert (top_p_pool["sampler_logprob"] - top_p_pool["logprob"]).median() > 1e-2  # top-p removed visible mass
+
+
+@pytest.mark.parametrize(
+    "flags, change, words",
+    [
+        (
+            [],
+            None,
+            ["[FAIL] sampler log-probabilities", "systematically HIGHER", "give the settings it was drawn with"],
+        ),
+        (["--top-p", "0.9"], "log_pi", ["[FAIL] sampler log-probabilities", "systematically LOWER", "log pi"]),
+        (["--top-p", "0.5"], None, ["[FAIL] sampler log-probabilities", "remove (log q = -inf)"]),
+        (["--top-p", "0.9", "--temperature", "0.7"], None, ["[FAIL] sampler log-probabilities"]),
+    ],
+)
+def test_sampler_settings_fail_a_pool_drawn_otherwise(tmp_path, tiny, top_p_pool, capsys, flags, change, words):
+    """No settings (q = pi), settings tighter or looser than the draws', or log pi recorded as log q:
+    FAIL on the sampler column, while the logprob column still matches the model."""
+    pool = top_p_pool.assign(sampler_logprob=top_p_pool["logprob"]) if change == "log_pi" else top_p_pool
+    code, _ = run_audit(tmp_path, pool, *flags, tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 1 and "verdict: FAIL" in text, text
+    assert "[INFO] log-probabilities: match the model" in text, text
+    for word in words:
+        assert word in text, text
+
+
+def test_sampler_settings_without_a_sampler_column_are_refused(tmp_path, tiny, sampler_pool, capsys):
+    code, _ = run_audit(tmp_path, sampler_pool, "--top-p", "0.9", tiny=tiny)
+    err = capsys.readouterr().err
+    assert (
+        code == 2 and "no column 'sampler_logprob' to check them against" in err and len(err.strip().splitlines()) == 1
+    )
+
+
+def test_a_pool_with_only_sampler_logprob_is_audited(tmp_path, tiny, top_p_pool, capsys):
+    code, out = run_audit(tmp_path, top_p_pool.drop(columns="logprob"), "--top-p", "0.9", tiny=tiny)
+    text = capsys.readouterr().out
+    assert code == 0 and "sampler log-probabilities: match" in text and "[INFO] log-probabilities" not in text, text
+    assert "largest_abs_difference" not in json.loads(out.read_text())

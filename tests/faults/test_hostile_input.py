@@ -216,6 +216,8 @@ def test_audit_seed_and_rescore_are_checked_before_the_model_loads(tmp_path, cap
         (["--seed", "-1"], "--seed"),
         (["--rescore", "0"], "--rescore"),
         (["--tolerance", "nan"], "tol"),
+        (["--top-p", "0"], "--top-p: must be a number in (0, 1]"),
+        (["--temperature", "inf"], "--temperature: must be a finite number > 0"),
     ):
         code, err = run(capsys, "audit", "--samples", pool, "--model", tmp_path / "m", *flags)
         refused(code, err, words)

@@ -1,15 +1,21 @@
-"""``bonkl audit``: are a pool's log-probabilities those of the unmodified model?
+"""``bonkl audit``: are a pool's log-probabilities those of the unmodified model, or of the sampler it names?
 
-The estimators of ``bonkl estimate`` take every sample's log-probability as ``log pi(y)`` under the
-reference model, sampled at temperature 1 from the full distribution, end-of-sequence token
-included. The audit re-scores a seeded random subset of the pool with one full forward pass per
-sequence (``bonkl.lm.sampling.score_sequences``) and compares, then looks for the usual mistakes:
+The estimators of ``bonkl estimate`` take every sample's ``logprob`` as ``log pi(y)`` under the
+reference model (its raw logits at temperature 1), end-of-sequence token included; a pool drawn
+with temperature, top-k, top-p or min-p also carries ``sampler_logprob``, ``log q(y)`` under the
+distribution those settings make of the model (:mod:`bonkl.lm.processors`). The audit re-scores a
+seeded random subset of the pool with one full forward pass per sequence
+(``bonkl.lm.sampling.score_sequences``, with the sampler's settings for ``log q``), compares each
+column the pool has, then looks for the usual mistakes:
 
-* recorded log-probabilities systematically *higher* than re-scored ones: top-k, top-p or a
-  temperature below 1 renormalised the distribution the tokens were drawn from;
-* systematically *lower*: a temperature above 1, or a penalty;
+* recorded values systematically *higher* than re-scored ones: top-k, top-p or a temperature
+  below 1 renormalised the distribution the tokens were drawn from (for ``sampler_logprob``: more
+  than the settings given say);
+* systematically *lower*: a temperature above 1, or a penalty (for ``sampler_logprob``: less than
+  the settings say, or log pi recorded in its place);
+* a token the settings remove (``log q = -inf``): not drawn with these settings;
 * equal to the re-scored value without the final end-of-sequence token: its term is missing;
-* both signs: another model, prompt, chat template or precision;
+* both signs: another model, prompt or precision;
 * token ids that never end in an end-of-sequence token, or samples cut at a length cap;
 * identical responses carrying different log-probabilities;
 * fewer samples per prompt than the largest ``n`` asked for.
@@ -24,9 +30,18 @@ import numpy as np
 import pandas as pd
 
 from ..files.keys import sequence_keys
-from .checks import AGREEMENT, TOLERANCE, AuditResult, Finding, rescore_findings, structure_findings
+from .checks import AGREEMENT, PREFIX, TOLERANCE, AuditResult, Finding, rescore_findings, structure_findings
 
-__all__ = ["AGREEMENT", "TOLERANCE", "AuditResult", "Finding", "audit_pool", "prompt_ids_by_id", "prompt_texts"]
+__all__ = [
+    "AGREEMENT",
+    "PREFIX",
+    "TOLERANCE",
+    "AuditResult",
+    "Finding",
+    "audit_pool",
+    "prompt_ids_by_id",
+    "prompt_texts",
+]
 
 
 def prompt_texts(pool: pd.DataFrame, prompts_file=None) -> dict | None:
@@ -37,7 +52,7 @@ def prompt_texts(pool: pd.DataFrame, prompts_file=None) -> dict | None:
     if prompts_file is None:
         raise ValueError(
             "the pool has no prompt_token_ids column: give --prompts (a prompt-set YAML with "
-            "the prompts' ids and texts) so the audit can rebuild each prompt"
+            "the prompts' ids and texts) so that each prompt's token ids can be rebuilt"
         )
     from ..files.prompt_sets import load_prompt_set
 
@@ -68,32 +83,31 @@ def prompt_ids_by_id(pool: pd.DataFrame, tokenizer, texts: dict | None) -> dict:
     return {pid: chat_prompt_ids(tokenizer, texts[pid]) for pid in sorted(set(pool["prompt_id"]))}
 
 
-def _rescore(pool, model, prompt_ids, rows, eos) -> pd.DataFrame:
-    """Re-score the chosen rows; for rows that end in EOS also the sequence without it."""
+def _rescore(pool, model, prompt_ids, rows, eos, sampler) -> pd.DataFrame:
+    """Re-score the chosen rows under the model (``logprob``) and under the sampler's q
+    (``sampler_logprob``), each column the pool has; for rows that end in EOS also the sequence
+    without it. Returns the recorded, re-scored and difference values of each (``PREFIX``)."""
     from ..lm.sampling import score_sequences
 
+    columns = [column for column in PREFIX if column in pool]
+    names = ["row", "prompt_id", "num_tokens"]
+    for column in columns:
+        names += [f"{PREFIX[column]}{name}" for name in ("recorded", "rescored", "difference", "rescored_without_eos")]
     records = []
     for index in rows:
         sample = pool.loc[index]
         ids = sample["token_ids"]
         prompt = prompt_ids[sample["prompt_id"]]
-        full = float(score_sequences(model, prompt, [ids])[0])
-        prefix = float(score_sequences(model, prompt, [ids[:-1]])[0]) if ids[-1] in eos and len(ids) > 1 else np.nan
-        records.append(
-            {
-                "row": int(index),
-                "prompt_id": sample["prompt_id"],
-                "num_tokens": len(ids),
-                "recorded": float(sample["logprob"]),
-                "rescored": full,
-                "difference": float(sample["logprob"]) - full,
-                "rescored_without_eos": prefix,
-            }
-        )
-    return pd.DataFrame(
-        records,
-        columns=["row", "prompt_id", "num_tokens", "recorded", "rescored", "difference", "rescored_without_eos"],
-    )
+        sequences = [ids, ids[:-1]] if ids[-1] in eos and len(ids) > 1 else [ids]
+        record = {"row": int(index), "prompt_id": sample["prompt_id"], "num_tokens": len(ids)}
+        for column in columns:  # log pi; log q from the same arithmetic with the processed logits
+            values = score_sequences(model, prompt, sequences, *([sampler] if column == "sampler_logprob" else []))
+            recorded, prefix = float(sample[column]), PREFIX[column]
+            record[f"{prefix}recorded"], record[f"{prefix}rescored"] = recorded, float(values[0])
+            record[f"{prefix}difference"] = recorded - float(values[0])
+            record[f"{prefix}rescored_without_eos"] = float(values[1]) if len(values) > 1 else np.nan
+        records.append(record)
+    return pd.DataFrame(records, columns=names)
 
 
 def audit_pool(
@@ -106,16 +120,26 @@ def audit_pool(
     seed: int = 0,
     tolerance: float = TOLERANCE,
     max_n=None,
+    sampler=None,
 ) -> AuditResult:
     """Audit a pool (see the module docstring); ``rescore`` samples chosen with ``seed``, distinct
-    responses first, spread over the prompts."""
+    responses first, spread over the prompts. The pool's ``logprob`` is checked against the model,
+    its ``sampler_logprob`` (when it has one) against the distribution q that ``sampler`` (a
+    :class:`bonkl.lm.settings.SamplerSettings`; None: the model itself) makes of it."""
     from ..lm.rescore import check_token_ids, vocabulary_size
     from ..lm.sampling import eos_token_ids
+    from ..lm.settings import SamplerSettings
 
     if rescore < 1:
         raise ValueError(f"rescore must be >= 1, got {rescore}")
     if not tolerance > 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    columns = [column for column in PREFIX if column in pool]
+    if not columns:
+        raise ValueError("the pool has neither a logprob nor a sampler_logprob column: nothing to check")
+    sampler = SamplerSettings() if sampler is None else sampler
+    if not isinstance(sampler, SamplerSettings):
+        raise TypeError(f"sampler must be a SamplerSettings, got {type(sampler).__name__}")
     pool = pool.reset_index(drop=True)  # rows are numbered 0..N-1 in the report
     try:  # before any forward pass: an id the model cannot embed is another tokenizer's pool
         check_token_ids(pool, prompt_ids, vocabulary_size(model))
@@ -134,5 +158,7 @@ def audit_pool(
         for picks in by_prompt.values():
             if picks and len(chosen) < rescore:
                 chosen.append(picks.pop(0))
-    rows = _rescore(pool, model, prompt_ids, chosen, eos)
-    return AuditResult(rows, findings + rescore_findings(rows, tolerance))
+    rows = _rescore(pool, model, prompt_ids, chosen, eos, sampler)
+    for column in columns:
+        findings += rescore_findings(rows, tolerance, column)
+    return AuditResult(rows, findings)

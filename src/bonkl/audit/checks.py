@@ -18,6 +18,12 @@ from ..files.keys import sequence_keys
 TOLERANCE = 1e-3
 #: Share of the mismatched samples that must point the same way before a cause is named.
 AGREEMENT = 0.9
+#: The recorded columns the audit checks, and the prefix of their re-scored values in the report's rows:
+#: ``logprob`` against log pi (the model at temperature 1), ``sampler_logprob`` against log q (the
+#: distribution the sampler settings make of the model).
+PREFIX = {"logprob": "", "sampler_logprob": "sampler_"}
+#: Each column's name in the findings (the logprob's are as before the sampler existed).
+CHECK = {"logprob": "log-probabilities", "sampler_logprob": "sampler log-probabilities"}
 
 
 @dataclass
@@ -38,30 +44,24 @@ class AuditResult:
         return "FAIL" if "fail" in levels else "WARN" if "warn" in levels else "PASS"
 
     def summary(self) -> dict:
-        diff = self.rows["difference"].to_numpy() if len(self.rows) else np.array([np.nan])
-        return {
-            "verdict": self.verdict,
-            "rescored": int(len(self.rows)),
-            "largest_abs_difference": float(np.max(np.abs(diff))),
-            "median_difference": float(np.median(diff)),
-            "findings": [vars(f) for f in self.findings],
-        }
+        out = {"verdict": self.verdict, "rescored": int(len(self.rows))}
+        for column, prefix in PREFIX.items():
+            if f"{prefix}difference" not in self.rows:
+                continue
+            diff = self.rows[f"{prefix}difference"].to_numpy(dtype=np.float64)
+            finite = diff[np.isfinite(diff)] if np.isfinite(diff).any() else np.array([np.nan])
+            out[f"{prefix}largest_abs_difference"] = float(np.max(np.abs(finite)))
+            out[f"{prefix}median_difference"] = float(np.median(finite))
+            if column == "sampler_logprob":
+                out["sampler_outside_support"] = int(np.isinf(diff).sum())
+        out["findings"] = [vars(f) for f in self.findings]
+        return out
 
 
 def structure_findings(pool, eos, max_n, tolerance) -> list[Finding]:
     """What the pool shows without the model: counts, end-of-sequence tokens, duplicates."""
-    findings = []
-    if (pool["logprob"] > 0).any():
-        findings.append(
-            Finding(
-                "fail",
-                "log-probabilities",
-                (
-                    f"{int((pool['logprob'] > 0).sum())} sample(s) have logprob > 0: a log-probability in nats is <= 0 "
-                    "(a log10, a negated value or a score instead of a log-probability?)"
-                ),
-            )
-        )
+    columns = [column for column in PREFIX if column in pool]
+    findings = [_positive(pool, column) for column in columns if (pool[column] > 0).any()]
     counts = pool.groupby("prompt_id").size()
     if max_n is not None:
         short = counts[counts < max_n]
@@ -115,57 +115,112 @@ def structure_findings(pool, eos, max_n, tolerance) -> list[Finding]:
             )
         )
     keys = pool["prompt_id"] + "|" + sequence_keys(pool)
-    spread = pool.groupby(keys)["logprob"].agg(lambda v: v.max() - v.min())
-    varied = spread[spread > 0]
-    if len(varied):
-        level = "fail" if varied.max() > tolerance else "warn"
-        findings.append(
-            Finding(
-                level,
-                "duplicates",
-                (
-                    f"{len(varied)} distinct response(s) were drawn several times with different log-probabilities "
-                    f"(largest spread {varied.max():.3g} nats); one response must carry one value: take the first "
-                    "draw's (batch shapes change the last bits) or re-score each distinct response once."
-                ),
+    for column in columns:
+        spread = pool.groupby(keys)[column].agg(lambda v: v.max() - v.min())
+        varied = spread[spread > 0]
+        if len(varied):
+            level = "fail" if varied.max() > tolerance else "warn"
+            check = "duplicates" if column == "logprob" else f"duplicates ({column})"
+            findings.append(
+                Finding(
+                    level,
+                    check,
+                    (
+                        f"{len(varied)} distinct response(s) were drawn several times with different {column} "
+                        f"(largest spread {varied.max():.3g} nats); one response must carry one value: take the "
+                        "first draw's (batch shapes change the last bits) or re-score each distinct response once "
+                        "(bonkl rescore)."
+                    ),
+                )
             )
-        )
     return findings
 
 
-def rescore_findings(rows: pd.DataFrame, tolerance: float) -> list[Finding]:
-    """Name the cause of the mismatches, if they share one."""
-    diff = rows["difference"].to_numpy()
+def _positive(pool, column: str) -> Finding:
+    return Finding(
+        "fail",
+        CHECK[column],
+        (
+            f"{int((pool[column] > 0).sum())} sample(s) have {column} > 0: a log-probability in nats is <= 0 "
+            "(a log10, a negated value or a score instead of a log-probability?)"
+        ),
+    )
+
+
+_CAUSES = {
+    "logprob": {
+        "higher": (
+            "recorded log-probabilities are systematically HIGHER than the model's: the samples were "
+            "drawn from a renormalised distribution (top-k, top-p, min-p or temperature < 1; note that "
+            "transformers' generate applies top_k=50 unless told top_k=0). Sample at temperature 1 "
+            "with no truncation and record the raw log-softmax, or record the sampler's own values as "
+            "sampler_logprob and let bonkl rescore add logprob"
+        ),
+        "lower": (
+            "recorded log-probabilities are systematically LOWER than the model's: temperature > 1, a "
+            "repetition/presence penalty, or a different model"
+        ),
+    },
+    "sampler_logprob": {
+        "higher": (
+            "recorded sampler log-probabilities are systematically HIGHER than log q of the settings given: "
+            "the sampler truncated or sharpened more than --temperature/--top-k/--top-p/--min-p say "
+            "(transformers' generate applies top_k=50 unless told top_k=0; vLLM the checkpoint's "
+            "generation_config.json); give the settings it was drawn with"
+        ),
+        "lower": (
+            "recorded sampler log-probabilities are systematically LOWER than log q of the settings given: a "
+            "higher temperature or less truncation than the flags say, a penalty, or the raw model "
+            "log-probabilities (log pi, vLLM's default logprobs) recorded as sampler_logprob"
+        ),
+    },
+}
+
+
+def rescore_findings(rows: pd.DataFrame, tolerance: float, column: str = "logprob") -> list[Finding]:
+    """Name the cause of the mismatches of ``column`` (``logprob`` or ``sampler_logprob``, whose
+    re-scored values carry the prefix ``PREFIX[column]`` in ``rows``), if they share one."""
+    prefix, check = PREFIX[column], CHECK[column]
+    diff = rows[f"{prefix}difference"].to_numpy()
+    outside = np.isneginf(rows[f"{prefix}rescored"].to_numpy())
+    findings = []
+    if outside.any():
+        findings.append(
+            Finding(
+                "fail",
+                check,
+                (
+                    f"{outside.sum()} of {len(rows)} re-scored samples contain a token that the sampler settings "
+                    "given remove (log q = -inf): the pool was not drawn with these settings, or by another model"
+                ),
+            )
+        )
+        rows, diff = rows[~outside], diff[~outside]
+    if not len(rows):
+        return findings
     bad = np.abs(diff) > tolerance
     stats = (
         f"largest |recorded - re-scored| {np.max(np.abs(diff)):.3g} nats, median difference "
         f"{np.median(diff):+.3g} nats over {len(rows)} re-scored samples"
     )
     if not bad.any():
-        return [Finding("info", "log-probabilities", f"match the model within {tolerance:g} nats: {stats}")]
+        model = "the model" if column == "logprob" else "the sampler settings' q"
+        return [*findings, Finding("info", check, f"match {model} within {tolerance:g} nats: {stats}")]
     share = f"{bad.sum()} of {len(rows)} re-scored samples differ by more than {tolerance:g} nats ({stats})"
-    no_eos = np.abs(rows["recorded"] - rows["rescored_without_eos"]).to_numpy() <= tolerance
+    no_eos = np.abs(rows[f"{prefix}recorded"] - rows[f"{prefix}rescored_without_eos"]).to_numpy() <= tolerance
     if np.sum(no_eos & bad) >= AGREEMENT * bad.sum():
         cause = (
             "they equal the re-scored value WITHOUT the final end-of-sequence token: the EOS term is "
-            "missing from logprob (add log p(EOS | prefix); the estimators need the whole sequence's "
+            f"missing from {column} (add log p(EOS | prefix); the estimators need the whole sequence's "
             "probability)"
         )
     elif np.mean(diff[bad] > 0) >= AGREEMENT:
-        cause = (
-            "recorded log-probabilities are systematically HIGHER than the model's: the samples were "
-            "drawn from a renormalised distribution (top-k, top-p, min-p or temperature < 1; note that "
-            "transformers' generate applies top_k=50 unless told top_k=0). Sample at temperature 1 "
-            "with no truncation and record the raw log-softmax"
-        )
+        cause = _CAUSES[column]["higher"]
     elif np.mean(diff[bad] < 0) >= AGREEMENT:
-        cause = (
-            "recorded log-probabilities are systematically LOWER than the model's: temperature > 1, a "
-            "repetition/presence penalty, or a different model"
-        )
+        cause = _CAUSES[column]["lower"]
     else:
         cause = (
             "they disagree in both directions: another model or checkpoint, another prompt or chat "
             "template, or a lower precision (bfloat16) than the audit's"
         )
-    return [Finding("fail", "log-probabilities", f"{share}; {cause}.")]
+    return [*findings, Finding("fail", check, f"{share}; {cause}.")]

@@ -1,4 +1,5 @@
-"""bonkl command line: estimate the KL and win rate of your own best-of-n runs; the claims table; the audit.
+"""bonkl command line: estimate the KL and win rate of your own best-of-n runs; the claims table; the audit;
+re-scoring another engine's pool.
 
 Each subcommand is a module of this package with ``add_parser(commands)``, which declares its flags
 (each flag's range checked by its argparse type), and ``run(args) -> int``. :func:`main` is the one
@@ -11,7 +12,7 @@ import argparse
 import sys
 
 from ..columns import describe
-from . import audit, claims, estimate
+from . import audit, claims, estimate, rescore
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     columns.set_defaults(func=lambda args: print(describe()) or 0)
     claims.add_parser(commands)
     audit.add_parser(commands)
+    rescore.add_parser(commands)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 A value out of range stops the command before it reads a file or loads a model, with one line
 ``bonkl <command>: error: argument --flag: ...``. The ranges are those of the code each flag feeds
-(``bonkl.intervals``, ``bonkl.divergences``), imported from there, not written twice.
+(``bonkl.intervals``, ``bonkl.divergences``, ``bonkl.lm.settings``), imported from there, not written twice.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 
 from ..divergences import MAX_ORDER
 from ..intervals import LEVELS, REPLICATES
+from ..lm.settings import SamplerSettings
 
 MAX_N = 10_000_000  # as the workflow's lm.n; the fault tests check every number is in range up to here
 MAX_TILT = 1000.0  # as the workflow's lm.estimate.tilt
@@ -95,3 +96,22 @@ def number_in(low: float, high: float, *, closed_low=False, closed_high=True):
 def level(text: str) -> float:
     """``--level``: a confidence level in LEVELS (the coverage study's)."""
     return number_in(*LEVELS, closed_low=True, closed_high=False)(text)
+
+
+def sampler_setting(name: str):
+    """argparse type of one setting of :class:`bonkl.lm.settings.SamplerSettings` (``top_k`` a whole
+    number, the others numbers): checked by the settings themselves, whose message names the range."""
+
+    def parse(text: str):
+        try:
+            value = int(text) if name == "top_k" else float(text)
+        except ValueError:
+            kind = "a whole number" if name == "top_k" else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        try:
+            SamplerSettings(**{name: value})
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).replace(f"sampler setting {name} ", "")) from None
+        return value
+
+    return parse

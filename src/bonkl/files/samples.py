@@ -92,23 +92,66 @@ def read_sample_table(
 
 
 def read_token_pool(
-    path, *, prompt_col="prompt_id", logprob_col="logprob", token_col="token_ids", prompt_token_col="prompt_token_ids"
+    path,
+    *,
+    prompt_col="prompt_id",
+    logprob_col="logprob",
+    token_col="token_ids",
+    prompt_token_col="prompt_token_ids",
+    sampler_logprob_col=None,
+    optional=(),
+    keep_other=False,
+    fix=None,
 ) -> pd.DataFrame:
-    """The pool ``bonkl audit`` re-scores: ``prompt_id, token_ids, logprob`` (and ``prompt_token_ids``,
-    ``finished`` if present), every value checked by the strict reader."""
+    """A pool to re-score (``bonkl audit``, ``bonkl rescore``): ``prompt_id, token_ids, logprob``, and
+    ``sampler_logprob`` when its column is named, ``prompt_token_ids`` and ``finished`` if present,
+    every value checked by the strict reader and renamed to these names.
+
+    ``optional``: which of ``logprob`` and ``sampler_logprob`` may be absent (by those names);
+    ``keep_other``: the file's other columns too, as written (``read_table``); ``fix``: what a
+    missing column's error adds (default: the audit's). A positive ``sampler_logprob`` is an error
+    here; a positive ``logprob`` is left to the caller (the audit reports it as a finding)."""
     path = Path(path)
+    named = [
+        prompt_col,
+        logprob_col,
+        token_col,
+        prompt_token_col,
+        *([sampler_logprob_col] if sampler_logprob_col else []),
+    ]
+    if len(set(named)) < len(named):
+        raise ValueError(
+            f"{path}: the prompt, token, logprob and sampler columns must be different columns, got {named} "
+            "(--prompt-col/--token-col/--logprob-col/--sampler-logprob-col)"
+        )
     kinds = {prompt_col: TEXT, logprob_col: NUMBER, token_col: IDS, prompt_token_col: IDS, "finished": BOOL}
-    fix = (
-        "the audit re-scores each response, so it needs its token ids: keep the ids your sampler returned, "
-        "end-of-sequence token included (or name the columns with --prompt-col/--logprob-col/--token-col)"
-    )
-    frame = read_table(path, kinds, optional=(prompt_token_col, "finished"), what="pool", fix=fix)
-    if frame.empty:
-        raise ValueError(f"{path}: no samples")
     names = {
         prompt_col: "prompt_id",
         logprob_col: "logprob",
         token_col: "token_ids",
         prompt_token_col: "prompt_token_ids",
     }
-    return frame.rename(columns=names)
+    if sampler_logprob_col:
+        kinds[sampler_logprob_col], names[sampler_logprob_col] = NUMBER, "sampler_logprob"
+    fix = fix or (
+        "the audit re-scores each response, so it needs its token ids: keep the ids your sampler returned, "
+        "end-of-sequence token included (or name the columns with --prompt-col/--logprob-col/--token-col)"
+    )
+    absent = (prompt_token_col, "finished", *(column for column, name in names.items() if name in optional))
+    frame = read_table(path, kinds, optional=absent, what="pool", fix=fix, keep_other=keep_other)
+    if frame.empty:
+        raise ValueError(f"{path}: no samples")
+    clash = [name for column, name in names.items() if name != column and name in frame and name not in names]
+    if clash:
+        raise ValueError(
+            f"{path}: has a column {clash[0]!r} besides the one named for it; rename one of them "
+            "(the re-scored pool names its columns prompt_id, token_ids, logprob, sampler_logprob)"
+        )
+    frame = frame.rename(columns=names)
+    if "sampler_logprob" in frame and (frame["sampler_logprob"] > 0).any():
+        row = int(np.argmax(frame["sampler_logprob"].to_numpy() > 0))
+        raise ValueError(
+            f"{path}: column {sampler_logprob_col!r} must be a natural log-probability (<= 0); row {row} has "
+            f"{frame['sampler_logprob'].iloc[row]!r}"
+        )
+    return frame

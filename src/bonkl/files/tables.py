@@ -61,15 +61,20 @@ class _Bad(ValueError):
     """What is wrong with one value (the reader adds the file, column and row)."""
 
 
-def read_table(path, columns: Mapping[str, str], *, optional=(), what="table", fix="") -> pd.DataFrame:
+def read_table(
+    path, columns: Mapping[str, str], *, optional=(), what="table", fix="", keep_other=False
+) -> pd.DataFrame:
     """The ``columns`` (name -> kind) of the table at ``path``, checked and converted; a column in
     ``optional`` is left out when the file lacks it. One ``ValueError`` for the first problem
-    (``fix``: what a missing column's error adds, e.g. the flags that name the columns)."""
+    (``fix``: what a missing column's error adds, e.g. the flags that name the columns).
+
+    ``keep_other``: also return every other column of the file, in the file's order, as written and
+    unchecked (:func:`_as_written`), for a command that passes a table through with columns added."""
     path = Path(path)
     suffix = table_format(path)
     _check_file(path, what)
     read = {".csv": _read_csv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[suffix]
-    names, raw, line_of = read(path, list(columns))
+    names, raw, line_of = read(path, None if keep_other else list(columns))
     missing = [c for c in columns if c not in names and c not in optional]
     if missing:
         hint = f"; {fix}" if fix else ""
@@ -78,6 +83,8 @@ def read_table(path, columns: Mapping[str, str], *, optional=(), what="table", f
     for name, kind in columns.items():
         if name in raw:
             out[name] = _convert(raw[name], kind, lambda row, n=name: _where(path, n, row, line_of))
+    if keep_other:
+        out = {name: out[name] if name in columns else _as_written(raw[name]) for name in raw}
     return pd.DataFrame(out)
 
 
@@ -98,7 +105,8 @@ def _where(path: Path, column: str, row: int, line_of: Callable | None) -> str:
 
 
 # ------------------------------------------------------------------------------------ formats
-# Each returns (column names, {needed name: raw values}, row -> its line in the file, or None).
+# Each returns (column names, {needed name: raw values}, row -> its line in the file, or None);
+# ``needed`` None: every column.
 
 
 def _repeated(names, path: Path, where: str) -> None:
@@ -118,7 +126,7 @@ def _read_csv(path: Path, needed):
             if header is None:
                 raise ValueError(f"{path}: empty file, no header; the first line names the columns")
             _repeated(header, path, "the header")
-            present = [name for name in needed if name in header]
+            present = list(header) if needed is None else [name for name in needed if name in header]
             take = operator.itemgetter(*(header.index(name) for name in present)) if present else (lambda f: ())
             rows, lines, width = [], [], len(header)
             for fields in reader:
@@ -185,7 +193,8 @@ def _read_jsonl(path: Path, needed):
         lines.append(line)
     if not records:
         raise ValueError(f"{path}: no rows; a .jsonl file holds one JSON object per line")
-    raw = {name: [record.get(name) for record in records] for name in needed if name in names}
+    wanted = list(names) if needed is None else [name for name in needed if name in names]
+    raw = {name: [record.get(name) for record in records] for name in wanted}
     return list(names), raw, lines.__getitem__
 
 
@@ -196,7 +205,7 @@ def _read_parquet(path: Path, needed):
         schema = pq.read_schema(path)
         _repeated(schema.names, path, "the schema")
         names = [n for n in schema.names if not n.startswith("__index_level_")]
-        present = [name for name in needed if name in names]
+        present = list(names) if needed is None else [name for name in needed if name in names]
         table = pq.read_table(path, columns=present)
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
         if "names the column" in str(error):
@@ -236,6 +245,28 @@ def _convert(values, kind: str, where):
     if kind == NUMBER:
         return np.array(out, dtype=np.float64)
     return np.array(out, dtype=bool) if kind == BOOL else _objects(out)
+
+
+def _as_written(values):
+    """An unchecked column as the file holds it: CSV fields as their text, JSON values as decoded
+    (numbers as ``int`` or ``float`` from their text, missing keys as None), Parquet columns with
+    their own types (nested ones as Python lists), so that writing them back keeps their values."""
+    if isinstance(values, list):
+        return _objects([_plain(value) for value in values])
+    import pyarrow.types as pt
+
+    return _objects(values.to_pylist()) if pt.is_nested(values.type) else values.to_pandas()
+
+
+def _plain(value):
+    """A JSON value with its numbers (kept as text by the decoder) as Python numbers."""
+    if isinstance(value, Number):
+        return int(value) if _INTEGER.fullmatch(value) else float(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _all_text(values) -> bool:

@@ -217,15 +217,16 @@ class EngineCheck:
     """Spread of one recorded value over identical responses (same prompt and token ids).
 
     ``groups``: one row per distinct response (``prompt_id``, ``sample_key``, ``draws``, ``spread``
-    = max - min, ``canonical``); ``canonical``: the canonical value of each sample, aligned with the
-    pool's index; ``rule``: which draw is canonical (``first``: the first in pool order, as
-    ``bonkl.lm.sampling`` keeps; ``mean``: the mean of the draws)."""
+    = max - min, ``canonical``); ``canonical`` and ``spread``: each sample's canonical value and its
+    response's spread, aligned with the pool's index; ``rule``: which draw is canonical (``first``:
+    the first in pool order, as ``bonkl.lm.sampling`` keeps; ``mean``: the mean of the draws)."""
 
     column: str
     tolerance: float
     rule: str
     groups: pd.DataFrame
     canonical: pd.Series
+    spread: pd.Series
 
     @property
     def repeated(self) -> int:
@@ -290,7 +291,8 @@ def check_engine_logprobs(
     groups = grouped.agg(draws="size", low="min", high="max", canonical=canonical).reset_index()
     groups.insert(3, "spread", groups.pop("high") - groups.pop("low"))
     per_sample = grouped.transform(canonical)
-    return EngineCheck(column, float(tolerance), canonical, groups, per_sample)
+    spread = grouped.transform("max") - grouped.transform("min")
+    return EngineCheck(column, float(tolerance), canonical, groups, per_sample, spread)
 
 
 # ------------------------------------------------------------------------------- comparison
