@@ -205,7 +205,7 @@ def test_impossible_pool_names_its_prompt_and_rows(tmp_path, capsys):
     code, err = run(
         capsys, "estimate", "--samples", path, "--n", "1", "--out", tmp_path / "o.csv", "--method", "plugin"
     )
-    refused(code, err, "prompt 'bad'", "rows 2, 3, 4, 5, 6", "sum to")
+    refused(code, err, f"{path}: prompt 'bad'", "rows 2, 3, 4, 5, 6", "sum to")
 
 
 def test_audit_seed_and_rescore_are_checked_before_the_model_loads(tmp_path, capsys, pool, monkeypatch):

@@ -145,7 +145,10 @@ def run(args) -> int:
     )
     key = samples["sample_key"] if "sample_key" in samples else None
     extra = {name: samples[name] for name in ("sampler_logprob", "eval_reward") if name in samples}
-    pools = build_pools(samples["prompt_id"], samples["logprob"], samples["reward"], key, ties=args.ties, **extra)
+    try:
+        pools = build_pools(samples["prompt_id"], samples["logprob"], samples["reward"], key, ties=args.ties, **extra)
+    except ValueError as error:  # an impossible pool: name the file as the reader's errors do
+        raise ValueError(f"{args.samples}: {error}") from None
     small = pools.sizes < args.n.max()
     if args.method == "unbiased" and small.any() and not args.quiet:
         shown = ", ".join(f"{p!r} ({s})" for p, s in list(zip(pools.ids[small], pools.sizes[small]))[:5])
