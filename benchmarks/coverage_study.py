@@ -7,8 +7,9 @@
 For every model of ``bonkl.coverage`` (heavy ties, rare top outcome, log-likelihood reward, high
 entropy...), pool size N in {16, 64, 256} and n: draw pools, compute each interval, count how
 often it contains the model's exact best-of-n value. ``--before`` runs the previous method (a
-percentile bootstrap over every n, eq. 25 at each answer's own mass) from git history on the same
-pools (fewer of them: it is slow) against that method's own targets. ``--samplers`` runs the study of
+percentile bootstrap over every n, eq. 25 at each answer's own mass) from git history on pools drawn
+the same way (fewer of them, N = 64 and six n by default: it is slow) against that method's own
+targets. ``--samplers`` runs the study of
 ``bonkl.coverage_sampler`` instead: each model drawn through a tempered or truncated sampler, with the
 columns ``sampler_log_ratio`` and ``expected_eval_reward`` beside the others.
 """
@@ -30,7 +31,7 @@ from baseline import ROOT, run_with  # noqa: E402
 
 from bonkl import intervals  # noqa: E402
 from bonkl.columns import DRAW_INTERVAL_COLUMNS, INTERVAL_COLUMNS  # noqa: E402
-from bonkl.coverage import coverage_rows, draw_pools, exact_values, run_study, study_models, study_ns  # noqa: E402
+from bonkl.coverage import coverage_rows, draw_pools, exact_values, run_study, study_models  # noqa: E402
 from bonkl.coverage_sampler import sampler_coverage, sampler_models  # noqa: E402
 from bonkl.intervals import IntervalSettings  # noqa: E402
 from bonkl.ties import tied_bon_pmf  # noqa: E402
@@ -63,12 +64,17 @@ def before_targets(p, reward, ns) -> dict:
     return exact
 
 
+def before_ns(size: int) -> list[int]:
+    """The n the old method is run at: small, N/8 (where intervals stop now), N/4, N/2 and next to N."""
+    return sorted({n for n in (2, size // 8, size // 4, size // 2, size - 1, size) if n >= 1})
+
+
 def run_before(sizes, pools: int) -> pd.DataFrame:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name, (p, reward) in study_models().items():
             for size in sizes:
-                ns = sorted(set(study_ns(size)) | {size - 1, size})
+                ns = before_ns(size)
                 samples_path, out_path = Path(folder) / "samples.parquet", Path(folder) / "out.parquet"
                 draw_pools(p, reward, size, pools, seed=0).to_parquet(samples_path)
                 run_with(BEFORE, _OLD, str(samples_path), ",".join(map(str, ns)), str(out_path))
@@ -104,13 +110,13 @@ def markdown(table: pd.DataFrame, title: str, columns=INTERVAL_COLUMNS) -> str:
 
 HEADER = """# Coverage of the pool estimates' intervals
 
-Written by `python benchmarks/coverage_study.py --before` (the models: `bonkl.coverage`; the method
+Written by `python benchmarks/coverage_study.py --beyond 300 --before` (the models: `bonkl.coverage`; the method
 and the rules for where an interval is reported: docs/MATH.md, "Intervals"). For each model, pool
 size `N` and `n`: {pools} pools of `N` draws, the 90% interval of each column computed in every pool,
 and the fraction of the reported intervals that contain the model's exact best-of-n value. A cell
 reads `coverage (pools that reported an interval / pools)`; `-` where no pool reported one; **x**
 marks a coverage outside [{low}, {high}]. With 1,000 pools a cell's coverage has a binomial standard
-error of about 0.01 around its true value; with 200 pools about 0.02.
+error of about 0.01 around its true value; with 300 pools about 0.017, with 100 pools about 0.03.
 
 The models (each breaks a different method): `heavy_ties` (12 reward levels of 40 answers, a rare
 top level), `ties_rare_top` (12 answers in 4 tied levels, top level mass 0.02), `zipf200` (Zipf over
@@ -175,7 +181,8 @@ def sampler_markdown(table: pd.DataFrame, replicates: int) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pools", type=int, default=1000)
-    parser.add_argument("--before-pools", type=int, default=200)
+    parser.add_argument("--before-pools", type=int, default=100)
+    parser.add_argument("--before-sizes", default="64", help="pool sizes of the before run (it is slow)")
     parser.add_argument("--sizes", default="16,64,256")
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--before", action="store_true", help="also the previous method, from git history")
@@ -218,9 +225,10 @@ def main(argv=None) -> int:
         if args.markdown_only:
             before = pd.read_csv(f"{args.out}_before.csv")
         else:
-            before = run_before(sizes, args.before_pools)
+            before = run_before([int(s) for s in args.before_sizes.split(",")], args.before_pools)
             before.to_csv(f"{args.out}_before.csv", index=False)
-        parts.append(markdown(before, f"Before: percentile bootstrap of commit {BEFORE[:7]} (200 resamples, every n)"))
+        title = f"Before: percentile bootstrap of commit {BEFORE[:7]} (200 resamples; it reported every n)"
+        parts.append(markdown(before, title))
         parts += ["Outside the window (before):\n", outside(before)]
     Path(f"{args.out}.md").write_text("\n".join(parts))
     print(f"wrote {args.out}.md in {time.perf_counter() - started:.0f} s")
