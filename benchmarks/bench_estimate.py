@@ -126,8 +126,8 @@ def main(argv=None) -> int:
             path = folder / "pool.parquet"
             write_pools(path, prompts, samples)
             new_seconds, new_mb = run(new, path, ns, bootstrap, folder / "new.csv")
-            # the baseline on a tenth of the prompts first, to see whether all of them fit the budget
-            probe = max(1, prompts // 10)
+            # the baseline on a few prompts first (a tenth, at most 100), to see whether all fit the budget
+            probe = max(1, min(prompts // 10, 100))
             part = first_prompts(path, probe, folder) if probe < prompts else path
             old_seconds, old_mb = run(old, part, ns, bootstrap, folder / "old.csv")
             note = ""
