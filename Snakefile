@@ -56,9 +56,9 @@ rule all:
 
 
 # On a cluster (workflow/profiles/slurm) only these rules become jobs: the sampling (the language
-# model, GPUs) and the claims table (minutes of CPU at the default size). Every other rule takes
-# seconds and runs in the Snakemake that submits, which saves a queue wait and a Snakemake start-up
-# per job. (`workflow.localrules` is what the `localrules:` directive calls; this form also covers
+# model, GPUs), the user's rewards (a reward model may want a GPU) and the claims table (minutes of
+# CPU at the default size). Every other rule takes seconds and runs in the Snakemake that submits,
+# which saves a queue wait and a Snakemake start-up per job. (`workflow.localrules` is what the `localrules:` directive calls; this form also covers
 # rules that exist only for some configs, such as provide_model.)
-CLUSTER_RULES = {"sample", "claims_table"}
+CLUSTER_RULES = {"sample", "score_user", "claims_table"}
 workflow.localrules(*(rule.name for rule in workflow.rules if rule.name not in CLUSTER_RULES))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..files.keys import sequence_keys
@@ -11,12 +12,18 @@ from ..pool_table import estimate_table
 from ..pools import build_pools
 from ..summary import prompt_average
 
+if TYPE_CHECKING:
+    from ..lm.reward_spec import RewardSpec
 
-def score_samples(samples: pd.DataFrame, reward: str, reference: str | None) -> pd.DataFrame:
-    """One reward per sample from the registry in ``bonkl.lm.rewards``."""
-    from ..lm.rewards import get_reward
 
-    values = np.asarray(get_reward(reward)(samples, reference=reference), dtype=np.float64)
+def score_samples(
+    samples: pd.DataFrame, reward: RewardSpec | str, reference: str | None, prompt: str | None = None
+) -> pd.DataFrame:
+    """One reward per sample: a built-in reward by name, or the user's (``bonkl.lm.reward_spec``),
+    given the prompt's text when it accepts it; the values are checked (one finite float per sample)."""
+    from ..lm.reward_spec import load_reward
+
+    values = load_reward(reward)(samples, reference=reference, prompt=prompt)
     return pd.DataFrame({"sample_index": samples["sample_index"].to_numpy(), "reward": values})
 
 

@@ -12,6 +12,7 @@ from .._validate import subset_sizes
 from ..files.prompt_sets import load_prompt_set, prompt_by_id
 from ..lm.rewards import reference_for
 from . import paths
+from .reward_config import parse_rewards
 
 
 class LMPlan:
@@ -21,14 +22,23 @@ class LMPlan:
         self.lm = config["lm"]
         self.name = self.lm["model"]["name"]
         self.sets = {name: load_prompt_set(path) for name, path in self.lm["prompt_sets"].items()}
+        #: Every reward by name (bonkl.pipeline.reward_config.Reward): built in, then lm.user_rewards.
+        self.rewards = parse_rewards(self.lm.get("user_rewards"))
         self.check()
 
     def prompt(self, prompt_set: str, prompt_id: str) -> dict:
         return prompt_by_id(self.sets[prompt_set], prompt_id)
 
     def reference(self, prompt_set: str, prompt_id: str, reward: str) -> str | None:
-        """What the ``score`` rule passes to ``reward`` as the prompt's reference (checked in :meth:`check`)."""
-        return reference_for(reward, self.prompt(prompt_set, prompt_id))
+        """What the ``score`` rule passes to ``reward`` as the prompt's reference (checked in :meth:`check`);
+        a user's reward gets the prompt's reference when it has one."""
+        prompt = self.prompt(prompt_set, prompt_id)
+        return reference_for(reward, prompt) if self.rewards[reward].is_builtin else prompt.get("reference")
+
+    def reward_pattern(self, builtin: bool) -> str:
+        """The ``reward`` wildcard's constraint of the rule that scores built-in (or the user's) rewards."""
+        names = [name for name, reward in self.rewards.items() if reward.is_builtin == builtin]
+        return "|".join(names) or "NO_USER_REWARD"
 
     def labels(self) -> list[dict]:
         """One label per (prompt set, reward) the estimators run on."""
@@ -83,18 +93,14 @@ class LMPlan:
         for name, rewards in lm["rewards"].items():
             if name not in sets:
                 raise ValueError(f"config lm.rewards.{name}: no such prompt set; known: {sorted(sets)}")
-            for reward in rewards:
-                for prompt in sets[name]["prompts"]:
-                    try:
-                        reference_for(reward, prompt)
-                    except ValueError as error:
-                        raise ValueError(f"config lm.rewards.{name}: {error} in {lm['prompt_sets'][name]}") from None
+            self._check_references(f"lm.rewards.{name}", name, rewards)
         for stem, spec in lm["figures"].items():
             if spec["prompt_set"] not in sets:
                 raise ValueError(
                     f"config lm.figures.{stem}.prompt_set {spec['prompt_set']!r} is not a key "
                     f"of lm.prompt_sets {sorted(sets)}"
                 )
+            self._check_reward_name(f"lm.figures.{stem}.reward", spec["reward"])
             if spec["reward"] not in lm["rewards"][spec["prompt_set"]]:
                 raise ValueError(
                     f"config lm.figures.{stem}.reward {spec['reward']!r} is not computed for "
@@ -102,6 +108,25 @@ class LMPlan:
                 )
         self._check_n()
         self._check_model()
+
+    def _check_references(self, key: str, prompt_set: str, rewards) -> None:
+        """Known rewards, and the reference translation of every prompt for those that need one."""
+        for reward in rewards:
+            self._check_reward_name(key, reward)
+            for prompt in self.sets[prompt_set]["prompts"]:
+                try:
+                    reference_for(reward, prompt)
+                except ValueError as error:
+                    raise ValueError(f"config {key}: {error} in {self.lm['prompt_sets'][prompt_set]}") from None
+
+    def _check_reward_name(self, key: str, reward: str) -> None:
+        if reward not in self.rewards:
+            builtin = sorted(n for n, r in self.rewards.items() if r.is_builtin)
+            mine = sorted(n for n, r in self.rewards.items() if not r.is_builtin)
+            raise ValueError(
+                f"config {key}: unknown reward {reward!r}; built in: {builtin}, from lm.user_rewards: {mine}. "
+                f"To bring your own, add lm.user_rewards.{reward}: {{function: module:function}} or {{path: folder}}"
+            )
 
     def _check_model(self) -> None:
         """The model path, with the same check as the job's, without torch."""
