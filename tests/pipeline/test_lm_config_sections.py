@@ -1,4 +1,4 @@
-"""The config's rewards of the user's (lm.user_rewards):
+"""The config's rewards of the user's (lm.user_rewards) and sampler variants (lm.samplers, lm.practice):
 parsed once when the plan is made, and every bad entry refused there with one line naming the key."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import yaml
 from workflow_helpers import REPO
 
 from bonkl.pipeline.lm_targets import LMPlan
+from bonkl.pipeline.workflow_config import prepare_config
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -87,3 +88,71 @@ def test_an_unknown_reward_names_the_key_and_the_fix(default):
     assert "lm.user_rewards.bleu" in message
     figures = {"f": {"prompt_set": "alpaca", "reward": "bleu", "paper_figure": 4}}
     refused(default, "config lm.figures.f.reward: unknown reward 'bleu'", figures=figures)
+
+
+VARIANT = {"temperature": 0.7, "top_p": 0.95, "prompt_set": "alpaca", "prompts": ["P1", "P3"], "rewards": ["loglik"]}
+
+
+def test_sampler_variants_have_files_of_their_own(default):
+    lm = plan(default)
+    variant = lm.samplers["t07_p095"]
+    assert variant.label == "temperature 0.7, top-p 0.95" and variant.prompts == ("P1", "P3")
+    assert variant.sampling({"num_samples": 8})["sampler"] == {
+        "temperature": 0.7,
+        "top_k": 0,
+        "top_p": 0.95,
+        "min_p": 0.0,
+    }
+    root = "results/lm/smollm2-135m-instruct"
+    assert lm.variant_sample_files("t07_p095") == [
+        f"{root}/samplers/t07_p095/samples/alpaca/P1.parquet",
+        f"{root}/samplers/t07_p095/samples/alpaca/P3.parquet",
+    ]
+    assert lm.variant_estimate_files() == [f"{root}/samplers/t07_p095/estimates/alpaca/loglik.parquet"]
+    assert lm.practice_inputs("fig14_practice") == {
+        "reference": f"{root}/estimates/alpaca/loglik.parquet",
+        "variant": f"{root}/samplers/t07_p095/estimates/alpaca/loglik.parquet",
+    }
+    assert lm.practice_spec("fig14_practice") == {"prompts": ["P1", "P3"], "label": variant.label}
+    assert not set(lm.variant_sample_files("t07_p095")) & {f for s in lm.sets for f in lm.sample_files(s)}
+    every = plan(default, samplers={"all": {**VARIANT, "prompts": None}}, practice={})
+    assert every.samplers["all"].prompts == ("P1", "P2", "P3", "P4")
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"model": VARIANT}, "config lm.samplers.model: 'model' is the model itself"),
+        ({"v": {**VARIANT, "temperature": 1.0, "top_p": 1.0}}, "config lm.samplers.v: draws from the model itself"),
+        ({"v": {**VARIANT, "top_k": -1}}, "config lm.samplers.v: sampler setting top_k"),
+        ({"v": {**VARIANT, "prompt_set": "nope"}}, "config lm.samplers.v.prompt_set 'nope'"),
+        ({"v": {**VARIANT, "prompts": ["P9"]}}, "config lm.samplers.v.prompts: 'P9' is not a prompt of 'alpaca'"),
+        ({"v": {**VARIANT, "rewards": ["bleu"]}}, "config lm.samplers.v.rewards: unknown reward 'bleu'"),
+        ({"v": {**VARIANT, "rewards": ["chrf"]}}, "config lm.samplers.v.rewards: reward 'chrf' needs a reference"),
+    ],
+)
+def test_a_bad_sampler_variant_is_refused(default, change, words):
+    refused(default, words, samplers=change, practice={})
+
+
+def test_a_practice_figure_needs_its_variant_and_reward(default):
+    refused(
+        default,
+        "config lm.practice.fig14_practice.sampler 'gone'",
+        practice={"fig14_practice": {"sampler": "gone", "reward": "loglik"}},
+    )
+    practice = {"f": {"sampler": "t07_p095", "reward": "neg_length"}}
+    refused(
+        default,
+        "config lm.practice.f.reward 'neg_length' is not computed there; add it to lm.samplers.t07_p095.rewards",
+        practice=practice,
+    )
+
+
+def test_null_drops_a_variant_with_its_figures_and_a_set_with_its_variants():
+    for lm in ({"samplers": {"t07_p095": None}}, {"prompt_sets": {"alpaca": None}}):
+        config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+        for key, value in lm.items():
+            config["lm"][key].update(value)
+        prepare_config(config, SCHEMA)
+        assert config["lm"]["samplers"] == {} and config["lm"]["practice"] == {}, lm
