@@ -46,6 +46,9 @@ include: "workflow/rules/score.smk"
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/lm_figures.smk"
+# Beyond the paper: best-of-n over sampler variants (lm.samplers), and Figure 14 (lm.practice).
+include: "workflow/rules/samplers.smk"
+include: "workflow/rules/practice.smk"
 
 
 # Everything each rule file registered in TARGETS (common.smk); the order of includes is free.
@@ -56,9 +59,9 @@ rule all:
 
 
 # On a cluster (workflow/profiles/slurm) only these rules become jobs: the sampling (the language
-# model, GPUs) and the claims table (minutes of CPU at the default size). Every other rule takes
-# seconds and runs in the Snakemake that submits, which saves a queue wait and a Snakemake start-up
-# per job. (`workflow.localrules` is what the `localrules:` directive calls; this form also covers
+# model, GPUs), the user's rewards (a reward model may want a GPU) and the claims table (minutes of
+# CPU at the default size). Every other rule takes seconds and runs in the Snakemake that submits,
+# which saves a queue wait and a Snakemake start-up per job. (`workflow.localrules` is what the `localrules:` directive calls; this form also covers
 # rules that exist only for some configs, such as provide_model.)
-CLUSTER_RULES = {"sample", "claims_table"}
+CLUSTER_RULES = {"sample", "sample_variant", "score_user", "score_user_variant", "claims_table"}
 workflow.localrules(*(rule.name for rule in workflow.rules if rule.name not in CLUSTER_RULES))

@@ -29,6 +29,9 @@ def test_rule_files_spell_no_results_path():
 def test_wildcards_are_the_defaults():
     assert paths.rewards(MODEL) == f"results/lm/{MODEL}/rewards/{{prompt_set}}/{{prompt_id}}/{{reward}}.parquet"
     assert paths.estimate(MODEL) == f"results/lm/{MODEL}/estimates/{{prompt_set}}/{{reward}}.parquet"
+    variant = f"results/lm/{MODEL}/samplers/{{sampler}}"
+    assert paths.samples(MODEL, sampler="{sampler}") == f"{variant}/samples/{{prompt_set}}/{{prompt_id}}.parquet"
+    assert paths.estimate(MODEL, sampler="{sampler}") == f"{variant}/estimates/{{prompt_set}}/{{reward}}.parquet"
     assert paths.figure_files("f") == ["results/figures/f.png", "results/figures/f.pdf", "results/figures/f.csv"]
     with pytest.raises(ValueError, match="not below results/"):
         paths.below_results("logs/x.log")
@@ -61,6 +64,10 @@ def test_the_rules_write_exactly_the_files_of_the_layout(tmp_path):
         expected |= set(plan.sample_files(label["prompt_set"]))
         expected |= set(plan.reward_files(**label))
         expected.add(paths.estimate(model, **label))
+    expected |= set(plan.practice_files()) | set(plan.variant_estimate_files())  # sampler variants
+    for name, variant in plan.samplers.items():
+        expected |= set(plan.variant_sample_files(name))
+        expected |= {file for reward in variant.rewards for file in plan.variant_reward_files(name, reward)}
     assert written == expected, (sorted(written - expected), sorted(expected - written))
 
 

@@ -23,7 +23,7 @@ from workflow_helpers import SMALL_CONFIG, Built, copy_workflow, job_counts, sna
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 PROFILE = "workflow/profiles/slurm"
-CLUSTER_RULES = {"sample", "claims_table"}  # the Snakefile's CLUSTER_RULES
+CLUSTER_RULES = {"sample", "sample_variant", "claims_table"}  # the Snakefile's CLUSTER_RULES that run here
 # Every table a figure is drawn from: the figures' CSVs and the language model's tables.
 NUMBERS = ["results/figures/*.csv", "results/lm/*/tables/*.csv"]
 

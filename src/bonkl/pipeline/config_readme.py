@@ -93,12 +93,13 @@ def _list(schema: dict, root: dict) -> str:
     return f"a list of {count} ({allowed(schema.get('items', {}), root)}{distinct})"
 
 
-def _default(schema: dict, inherited) -> str:
-    """The default, as YAML: the enclosing mapping's default for this key wins (set_default fills it first)."""
+def _default(schema: dict, inherited, required: bool = True) -> str:
+    """The default, as YAML: the enclosing mapping's default for this key wins (set_default fills it first).
+    A key without one is required, or, in an entry that does not require it, left out when not given."""
     import yaml
 
     if inherited is _NONE and "default" not in schema:
-        return "(required)"
+        return "(required)" if required else "(none)"
     value = schema.get("default") if inherited is _NONE else inherited
     text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
     return f"`{text.removesuffix('...').strip()}`"
@@ -124,7 +125,8 @@ def _section(key: str, schema, root: dict, depth: int, inherited=None) -> list[s
         if "properties" in resolved:
             subsections += _section(f"{key}.{name}", sub, root, min(depth + 1, 4), given.get(name))
             continue
-        default = _default(resolved, given.get(name, _NONE))
+        required = "required" not in schema or name in schema["required"]
+        default = _default(resolved, given.get(name, _NONE), required)
         rows.append(
             f"| `{key}.{name}` | {default} | {_cell(allowed(sub, root))} | {_cell(resolved.get('description', ''))} |"
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..files.keys import sequence_keys
@@ -11,12 +12,18 @@ from ..pool_table import estimate_table
 from ..pools import build_pools
 from ..summary import prompt_average
 
+if TYPE_CHECKING:
+    from ..lm.reward_spec import RewardSpec
 
-def score_samples(samples: pd.DataFrame, reward: str, reference: str | None) -> pd.DataFrame:
-    """One reward per sample from the registry in ``bonkl.lm.rewards``."""
-    from ..lm.rewards import get_reward
 
-    values = np.asarray(get_reward(reward)(samples, reference=reference), dtype=np.float64)
+def score_samples(
+    samples: pd.DataFrame, reward: RewardSpec | str, reference: str | None, prompt: str | None = None
+) -> pd.DataFrame:
+    """One reward per sample: a built-in reward by name, or the user's (``bonkl.lm.reward_spec``),
+    given the prompt's text when it accepts it; the values are checked (one finite float per sample)."""
+    from ..lm.reward_spec import load_reward
+
+    values = load_reward(reward)(samples, reference=reference, prompt=prompt)
     return pd.DataFrame({"sample_index": samples["sample_index"].to_numpy(), "reward": values})
 
 
@@ -29,14 +36,24 @@ def estimate_set(
     ties: str = "random",
     tilt: float = 1.0,
     bootstrap: dict | None = None,
+    sampler_logprob: bool = False,
 ) -> pd.DataFrame:
     """The estimate table (``bonkl.pool_table``) of every prompt of one set for one reward, with the
     pools' own facts (samples, distinct outcomes, finished fraction) and, with ``bootstrap``
-    (``replicates``, ``level``, ``seed``), the intervals."""
+    (``replicates``, ``level``, ``seed``), the intervals. ``sampler_logprob``: the pools were drawn
+    from a sampler variant, whose ``log q`` they carry; the table then adds the KL to the reference
+    (``kl_to_reference_*``, ``sampler_log_ratio``). Left off for the default pools, where q is pi."""
     merged = pd.concat(
         [s.merge(r, on="sample_index", validate="one_to_one") for s, r in zip(samples, rewards)], ignore_index=True
     )
-    pools = build_pools(merged["prompt_id"], merged["logprob"], merged["reward"], sequence_keys(merged), ties=ties)
+    pools = build_pools(
+        merged["prompt_id"],
+        merged["logprob"],
+        merged["reward"],
+        sequence_keys(merged),
+        ties=ties,
+        sampler_logprob=merged["sampler_logprob"] if sampler_logprob else None,
+    )
     intervals = IntervalSettings(**bootstrap) if bootstrap else None
     table = estimate_table(pools, ns, method=method, tilt=tilt, intervals=intervals)
     finished = merged.groupby("prompt_id")["finished"].mean()

@@ -39,43 +39,56 @@ def figure_files(stem: str) -> list[str]:
     return [figure(stem, ext) for ext in FIGURE_EXTENSIONS]
 
 
-def lm_root(model: str) -> str:
-    """Everything of one language model (``lm.model.name``): its samples, rewards, estimates, table."""
-    return f"{LM_DIR}/{model}"
+def lm_root(model: str, sampler: str | None = None) -> str:
+    """Everything of one language model (``lm.model.name``): its samples, rewards, estimates, table.
+    A sampler variant (``lm.samplers``) keeps its pools, rewards and estimates in a folder of its own.
+
+    >>> lm_root("m", "t07_p095")
+    'results/lm/m/samplers/t07_p095'
+    """
+    return f"{LM_DIR}/{model}" + (f"/samplers/{sampler}" if sampler is not None else "")
 
 
-def samples(model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}") -> str:
-    """One prompt's pool of reference samples (rule ``sample``).
+def samples(
+    model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}", sampler: str | None = None
+) -> str:
+    """One prompt's pool of reference samples (rule ``sample``; of a sampler variant: ``sample_variant``).
 
     >>> samples("tiny-random")
     'results/lm/tiny-random/samples/{prompt_set}/{prompt_id}.parquet'
     """
-    return f"{lm_root(model)}/samples/{prompt_set}/{prompt_id}.parquet"
+    return f"{lm_root(model, sampler)}/samples/{prompt_set}/{prompt_id}.parquet"
 
 
-def rewards_dir(model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}") -> str:
+def rewards_dir(
+    model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}", sampler: str | None = None
+) -> str:
     """The rewards of one prompt's samples, one file per reward."""
-    return f"{lm_root(model)}/rewards/{prompt_set}/{prompt_id}"
+    return f"{lm_root(model, sampler)}/rewards/{prompt_set}/{prompt_id}"
 
 
 def rewards(
-    model: str, prompt_set: str = "{prompt_set}", prompt_id: str = "{prompt_id}", reward: str = "{reward}"
+    model: str,
+    prompt_set: str = "{prompt_set}",
+    prompt_id: str = "{prompt_id}",
+    reward: str = "{reward}",
+    sampler: str | None = None,
 ) -> str:
     """One reward of every sample of one prompt (rule ``score``).
 
     >>> rewards("m", "alpaca", "P1", "loglik")
     'results/lm/m/rewards/alpaca/P1/loglik.parquet'
     """
-    return f"{rewards_dir(model, prompt_set, prompt_id)}/{reward}.parquet"
+    return f"{rewards_dir(model, prompt_set, prompt_id, sampler)}/{reward}.parquet"
 
 
-def estimate(model: str, prompt_set: str = "{prompt_set}", reward: str = "{reward}") -> str:
+def estimate(model: str, prompt_set: str = "{prompt_set}", reward: str = "{reward}", sampler: str | None = None) -> str:
     """The estimate table of one prompt set and reward, every prompt and n (rule ``estimate``).
 
     >>> estimate("m", reward="chrf")
     'results/lm/m/estimates/{prompt_set}/chrf.parquet'
     """
-    return f"{lm_root(model)}/estimates/{prompt_set}/{reward}.parquet"
+    return f"{lm_root(model, sampler)}/estimates/{prompt_set}/{reward}.parquet"
 
 
 def estimates_table(model: str) -> str:

@@ -8,7 +8,8 @@
 - Config files merge into config/config.yaml key by key, mappings recursively, so a file cannot
   drop an entry of a default mapping by leaving it out. Setting the entry to null drops it:
   ``lm: {prompt_sets: {alpaca: null, mine: my_prompts.yaml}}``; dropping a prompt set also drops its
-  lm.rewards entry and the lm.figures that plot it.
+  lm.rewards entry, the lm.figures that plot it and the lm.samplers drawn on it; dropping a sampler
+  variant drops the lm.practice figures that plot it.
 - snakemake.utils.validate reports a failure with the whole schema and config (hundreds of lines);
   :func:`config_error` turns it into one message naming the key.
 - :func:`check_closed_form_config`: what the schema cannot express.
@@ -141,13 +142,24 @@ def prepare_config(config: dict, schema_file) -> None:
     root = yaml.safe_load(Path(schema_file).read_text())
     lm = config.get("lm") if isinstance(config.get("lm"), dict) else {}
     dropped = [name for name, path in (lm.get("prompt_sets") or {}).items() if path is None]
+    samplers = [name for name, entry in (lm.get("samplers") or {}).items() if entry is None]
     _coerce(config, root, root)
     for name in dropped:
         if isinstance(lm.get("rewards"), dict):
             lm["rewards"].pop(name, None)
-        if isinstance(lm.get("figures"), dict):
-            for stem in [s for s, f in lm["figures"].items() if isinstance(f, dict) and f.get("prompt_set") == name]:
-                del lm["figures"][stem]
+        _drop_entries(lm, "figures", "prompt_set", name)
+        samplers += _drop_entries(lm, "samplers", "prompt_set", name)
+    for name in samplers:
+        _drop_entries(lm, "practice", "sampler", name)
+
+
+def _drop_entries(lm: dict, section: str, key: str, value: str) -> list[str]:
+    """Drop the entries of ``lm[section]`` whose ``key`` is ``value`` (what a dropped entry takes along)."""
+    entries = lm.get(section) if isinstance(lm.get(section), dict) else {}
+    names = [name for name, entry in entries.items() if isinstance(entry, dict) and entry.get(key) == value]
+    for name in names:
+        del entries[name]
+    return names
 
 
 def config_error(error: Exception) -> Exception:

@@ -7,6 +7,8 @@ reference and for its own step), and the expected reward against that KL.
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 
 REFERENCE = "temperature 1"
@@ -42,42 +44,51 @@ def plot_practice(frame: pd.DataFrame, *, title: str, panel_width: float = 2.6, 
 
     use_style()
     prompts = sorted(frame["prompt_id"].unique(), key=str)
+    legend_height = 0.18 * 4 + 0.05  # four entries, one a line: the labels are long
     fig, axes = plt.subplots(
-        len(prompts), 2, figsize=(2 * panel_width, panel_height * len(prompts) + 0.9), squeeze=False
+        len(prompts), 2, figsize=(2 * panel_width, panel_height * len(prompts) + legend_height + 0.5), squeeze=False
     )
     colors = {}
     for row, prompt in zip(axes, prompts):
         part = frame[frame["prompt_id"] == prompt]
         kl_axis, reward_axis = row
         reference = part[part["sampler"] == REFERENCE].sort_values("n")
-        kl_axis.plot(reference["n"], reference["kl_bon"], color="0.2", ls="--", label=r"$\log n - (n-1)/n$ (eq. 4)")
+        own = None
+        kl_axis.plot(
+            reference["n"], reference["kl_bon"], color="0.2", ls="--", label=r"$\log n - (n-1)/n$ (eq. 4, as reported)"
+        )
         for sampler, line in part.groupby("sampler", sort=False):
             line = line.sort_values("n")
-            drawn = kl_axis.plot(
-                line["n"], line["kl_to_reference"], marker="o", ms=2, label=f"{sampler}: KL to the model"
+            variant = sampler != REFERENCE
+            label = (
+                f"{sampler}: KL(BoN$_q$ || $\\pi$), = KL(q || $\\pi$) at n = 1"
+                if variant
+                else f"{sampler}: KL(BoN || $\\pi$) (eq. 25 mean)"
             )
+            drawn = kl_axis.plot(line["n"], line["kl_to_reference"], marker="o", ms=2, label=label)
             colors[sampler] = drawn[0].get_color()
-            if sampler != REFERENCE:
+            if variant:
                 kl_axis.plot(
                     line["n"],
                     line["kl_own_step"],
                     color=colors[sampler],
                     ls=":",
-                    label=f"{sampler}: best-of-n's own step",
+                    label=f"{sampler}: best-of-n's own step KL(BoN$_q$ || q)",
                 )
+                own = line.iloc[0]["kl_to_reference"]  # n = 1: the sampler's own KL, before best-of-n
             reward_axis.plot(line["kl_to_reference"], line["expected_reward"], marker="o", ms=2, color=colors[sampler])
         kl_axis.set_xscale("log")
         kl_axis.set_xlabel("$n$")
-        kl_axis.set_ylabel("KL to the model (nats)")
-        kl_axis.set_title(str(prompt))
-        reward_axis.set_xlabel("KL to the model (nats)")
+        kl_axis.set_ylabel(r"KL to the reference $\pi$ (nats)")
+        kl_axis.set_title(f"{prompt}: at n = 1, KL(q || $\\pi$) = {own:.2f}" if own is not None else str(prompt))
+        reward_axis.set_xlabel(r"KL to the reference $\pi$ (nats)")
         reward_axis.set_ylabel("expected reward")
         reward_axis.set_title(f"{prompt}: reward against KL")
     handles = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=2, frameon=False)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.9 / fig.get_figheight() + 0.04, 1, 1))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=1, frameon=False, fontsize="small")
+    fig.suptitle(textwrap.fill(title, 75), fontsize="medium")
+    fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
     return fig
