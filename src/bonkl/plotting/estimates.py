@@ -180,18 +180,19 @@ def plot_estimates(
         if intervals and _interval("kl_estimator_mean")[0] in table
         else None
     )
-    fig.legend(
-        list(handles.values()),
-        list(handles),
-        loc="lower center",
-        ncol=2,
-        frameon=False,
-        bbox_to_anchor=(0.5, 0.0),
-        title_fontsize="x-small",
-        title=legend_title,
-    )
     left_out = len(prompts) - len(shown)
     fig.suptitle(title + (f" (first {len(shown)} of {len(prompts)} prompts shown)" if left_out else ""))
+    free = list(axes.flat[panels:])
+    legend = {"ncol": 2, "frameon": False, "title_fontsize": "x-small", "title": legend_title}
+    if len(free) >= 2:  # the legend fills the empty panels of the last row, not a band below them
+        fig.tight_layout()
+        boxes = [ax.get_position() for ax in free]
+        x0, y0 = min(b.x0 for b in boxes), min(b.y0 for b in boxes)
+        x1, y1 = max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+        box = (x0, y0, x1 - x0, y1 - y0)
+        fig.legend(list(handles.values()), list(handles), loc="center", bbox_to_anchor=box, **{**legend, "ncol": 1})
+        return fig
+    fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.0), **legend)
     legend_inches = 0.3 + 0.17 * math.ceil(len(handles) / 2)
     fig.tight_layout(rect=(0, min(0.5, legend_inches / fig.get_figheight()), 1, 1))
     return fig
