@@ -112,6 +112,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
     parser.add_argument("--baseline-budget", type=float, default=300.0, help="seconds before the baseline is cut")
     parser.add_argument("--rule", action="store_true", help="only the workflow's estimate rule: per set or per prompt")
+    parser.add_argument("--only", default="", metavar="TEXT", help="only the cases whose name contains TEXT")
     args = parser.parse_args(argv)
     if args.rule:
         with tempfile.TemporaryDirectory() as tmp:
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name, (prompts, samples, ns, bootstrap) in (QUICK if args.quick else CASES).items():
+            if args.only not in name:
+                continue
             path = folder / "pool.parquet"
             write_pools(path, prompts, samples)
             new_seconds, new_mb = run(new, path, ns, bootstrap, folder / "new.csv")

@@ -49,6 +49,32 @@ def test_floats_round_trip_exactly(tmp_path, fmt):
     assert np.array_equal(back["logprob"], logprob) and np.array_equal(back["reward"], frame["reward"])
 
 
+@pytest.mark.parametrize("nulls", [False, True])
+def test_parquet_whole_columns_read_as_the_value_path_reads_them(tmp_path, nulls):
+    """Integer and string Parquet columns are read whole (fast path); a column with a null takes the
+    value-by-value path. Both give the text written: 7 -> "7", -3 -> "-3", 2**62 exact."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = [7, -3, 2**62, 7]
+    table = pa.table(
+        {
+            "prompt_id": pa.array(["01", "1", "01", None if nulls else "1"], pa.string()),
+            "logprob": [-1.0, -2.0, -1.5, -1.0],
+            "reward": [0.0, 1.0, 2.0, 0.0],
+            "sample_key": pa.array(keys, pa.int64()),
+        }
+    )
+    pq.write_table(table, tmp_path / "s.parquet")
+    if nulls:
+        with pytest.raises(ValueError, match="prompt_id.*row 3.*missing value"):
+            read_sample_table(tmp_path / "s.parquet")
+        return
+    frame = read_sample_table(tmp_path / "s.parquet")
+    assert frame["sample_key"].tolist() == ["7", "-3", str(2**62), "7"]
+    assert frame["prompt_id"].tolist() == ["01", "1", "01", "1"]
+
+
 def test_key_lists_and_numbers_in_jsonl(tmp_path):
     path = tmp_path / "s.jsonl"
     path.write_text(

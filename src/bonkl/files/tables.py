@@ -225,6 +225,11 @@ def _convert(values, kind: str, where):
 
         if kind == NUMBER and (pt.is_integer(values.type) or pt.is_floating(values.type)):
             return _arrow_numbers(values, where)
+        if kind in (TEXT, KEY) and values.null_count == 0:  # whole columns, as the value path writes them
+            if pt.is_integer(values.type):  # repr of an int is its decimal text
+                return values.to_numpy().astype(str).astype(object)
+            if pt.is_string(values.type) or pt.is_large_string(values.type):
+                return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
         values = values.to_pylist()
     fast = _all_text(values) and _FAST.get(kind)
     if fast:  # every value is text (CSV, JSON numbers and strings): whole-column checks
