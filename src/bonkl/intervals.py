@@ -13,9 +13,8 @@ standard error ``s`` (:mod:`bonkl.ustat`):
 * the interval is ``[U - s t*_(1-a), U - s t*_(a)]``, clipped to the column's mathematical range.
 
 Reported only where the study found the level held: ``n <= N/8`` (one pool holds only ``N/n``
-independent best-of-n draws), and a jackknife error above ``RESOLUTION`` (1e-6 relative: a pool
-without variation cannot show how far the model's value may be, and variation below it is settled
-beyond what the bootstrap resolves). Eq. 25 and eq. 23 under random tie-breaking get one only when no
+independent best-of-n draws), and a jackknife error above rounding (a pool without variation
+cannot show how far the model's value may be). Eq. 25 and eq. 23 under random tie-breaking get one only when no
 two distinct answers tie (their level masses are then exact, not bounded).
 """
 
@@ -29,11 +28,7 @@ import numpy as np
 from .pools import PoolGroup
 
 MAX_FRACTION = 1 / 8  # intervals for n <= N * MAX_FRACTION
-ROUNDING = 1e-12  # a resample's jackknife error below ROUNDING * (1 + |U*|) is no variation
-# A pool's jackknife error below RESOLUTION * (1 + |U|) gets no interval: the estimate is settled to
-# six digits, and the bootstrap cannot resolve variation that small (the coverage study measured
-# such intervals, 1e-10 to 1e-6 wide, covering 0.17-0.85 of the time).
-RESOLUTION = 1e-6
+ROUNDING = 1e-12  # a jackknife error below ROUNDING * (1 + |U|) is no variation
 MAX_ELEMENTS = 4_000_000  # resampled counts held at once (replicates x pools x outcomes)
 REPLICATES = (20, 100_000)  # fewer cannot show the tails; more only costs time
 LEVELS = (0.5, 1.0)  # [low, high): the coverage study's levels
@@ -95,7 +90,7 @@ def studentized(
     resample without variation (a jackknife error at rounding level, ``ROUNDING``, as for the pool
     itself) contributes ``t* = 0`` when it hits the target, else an infinite ``t*``: dividing by a
     rounding error would give pivots of 1e15 and intervals as wide. NaN (no interval) where the pool
-    shows no variation above ``RESOLUTION`` or an end is infinite.
+    shows no variation or an end is infinite.
     """
     offset = boot_estimate - target
     varies = boot_error > ROUNDING * (1 + np.abs(boot_estimate))  # as for the pool itself: rounding is no variation
@@ -110,6 +105,6 @@ def studentized(
     with np.errstate(invalid="ignore"):
         low = estimate - error * pivot[high_index]
         high = estimate - error * pivot[low_index]
-    ok = (error > RESOLUTION * (1 + np.abs(estimate))) & np.isfinite(low) & np.isfinite(high)
+    ok = (error > ROUNDING * (1 + np.abs(estimate))) & np.isfinite(low) & np.isfinite(high)
     low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)

@@ -223,7 +223,7 @@ def _notes(group: PoolGroup, n: float, method: str, exact_levels: np.ndarray, fo
         empty = [c for c in interval_columns(group) if np.isnan(found[f"{c}_ci_low"][r])]
         empty = [c for c in empty if (exact_levels[r] or c not in KL_COLUMNS) and not (n == 1 and c in EXACT_AT_ONE)]
         if empty:
-            notes[r].append(f"no variation in the pool above {ci.RESOLUTION:g} relative: " + ", ".join(empty))
+            notes[r].append("no variation in the pool: " + ", ".join(empty))
     return np.array(["; ".join(parts) for parts in notes], dtype=object)
 
 
