@@ -110,13 +110,13 @@ def markdown(table: pd.DataFrame, title: str, columns=INTERVAL_COLUMNS) -> str:
 
 HEADER = """# Coverage of the pool estimates' intervals
 
-Written by `python benchmarks/coverage_study.py --beyond 300 --before` (the models: `bonkl.coverage`; the method
+Written by `python benchmarks/coverage_study.py --beyond 200 --before` (the models: `bonkl.coverage`; the method
 and the rules for where an interval is reported: docs/MATH.md, "Intervals"). For each model, pool
 size `N` and `n`: {pools} pools of `N` draws, the 90% interval of each column computed in every pool,
 and the fraction of the reported intervals that contain the model's exact best-of-n value. A cell
 reads `coverage (pools that reported an interval / pools)`; `-` where no pool reported one; **x**
 marks a coverage outside [{low}, {high}]. With 1,000 pools a cell's coverage has a binomial standard
-error of about 0.01 around its true value; with 300 pools about 0.017, with 100 pools about 0.03.
+error of about 0.01 around its true value; with 200 pools about 0.02, with 100 pools about 0.03.
 
 The models (each breaks a different method): `heavy_ties` (12 reward levels of 40 answers, a rare
 top level), `ties_rare_top` (12 answers in 4 tied levels, top level mass 0.02), `zipf200` (Zipf over
