@@ -90,10 +90,14 @@ class LMPlan:
         """PNG, PDF and CSV of each figure of best-of-n over a sampler variant (lm.practice)."""
         return [file for stem in self.lm.get("practice", {}) for file in paths.figure_files(stem)]
 
+    def _practice(self, stem: str):
+        """A practice figure's config entry and its sampler variant."""
+        spec = self.lm["practice"][stem]
+        return spec, self.samplers[spec["sampler"]]
+
     def practice_inputs(self, stem: str) -> dict[str, str]:
         """The estimate tables a practice figure compares: temperature 1 (the default pools) and the variant."""
-        spec = self.lm["practice"][stem]
-        variant = self.samplers[spec["sampler"]]
+        spec, variant = self._practice(stem)
         return {
             "reference": paths.estimate(self.name, variant.prompt_set, spec["reward"]),
             "variant": paths.estimate(self.name, variant.prompt_set, spec["reward"], variant.name),
@@ -101,7 +105,7 @@ class LMPlan:
 
     def practice_spec(self, stem: str) -> dict:
         """What ``practice_data`` needs besides its inputs: the prompts and the variant's label."""
-        variant = self.samplers[self.lm["practice"][stem]["sampler"]]
+        variant = self._practice(stem)[1]
         return {"prompts": list(variant.prompts), "label": variant.label}
 
     def practice_options(self, stem: str) -> dict:
@@ -109,16 +113,14 @@ class LMPlan:
         return {key: value for key, value in self.lm["practice"][stem].items() if key.startswith("panel_")}
 
     def practice_title(self, stem: str) -> str:
-        spec = self.lm["practice"][stem]
-        variant = self.samplers[spec["sampler"]]
+        spec, variant = self._practice(stem)
         return (
             f"Beyond the paper: best-of-n over {variant.label} against temperature 1 "
             f"({variant.prompt_set} {', '.join(variant.prompts)}; reward {spec['reward']})"
         )
 
     def practice_caption(self, stem: str) -> str:
-        spec = self.lm["practice"][stem]
-        variant = self.samplers[spec["sampler"]]
+        variant = self._practice(stem)[1]
         return (
             f"{self.practice_title(stem)}; model {self.name}, {self.lm['sampling']['num_samples']} samples per "
             f"prompt and sampler. Left: the KL divergence to the reference model against n - eq. 4 as usually "
