@@ -188,6 +188,9 @@ def main(argv=None) -> int:
     parser.add_argument("--before", action="store_true", help="also the previous method, from git history")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite the .md from the CSV files")
     parser.add_argument(
+        "--keep-before", action="store_true", help="with --before: read its CSV (the old code gives fixed numbers)"
+    )
+    parser.add_argument(
         "--beyond",
         type=int,
         default=0,
@@ -222,7 +225,7 @@ def main(argv=None) -> int:
         beyond = beyond[beyond["n"] > beyond["N"] * intervals.MAX_FRACTION]
         parts += [markdown(beyond, "What the rule n <= N/8 withholds (the same method at larger n)"), outside(beyond)]
     if args.before:
-        if args.markdown_only:
+        if args.markdown_only or args.keep_before:
             before = pd.read_csv(f"{args.out}_before.csv")
         else:
             before = run_before([int(s) for s in args.before_sizes.split(",")], args.before_pools)

@@ -185,6 +185,9 @@ def test_estimate_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["estimate", "--samples", str(path), "--n", "0.5,2", "--out", "o.csv"])
     assert "argument --n: each n must be a number in [1, 10000000], got 0.5" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["estimate", "--samples", str(path), "--n", "2", "--out", "o.csv", "--threads", "0"])
+    assert "argument --threads: must be a whole number in [1, 1024], got 0" in capsys.readouterr().err
 
 
 def test_estimate_divergences_are_exact_when_the_pool_is_the_model(tmp_path):

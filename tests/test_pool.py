@@ -261,6 +261,46 @@ def test_vectorised_table_equals_per_prompt_tables_on_mixed_pools(ties):
         pd.testing.assert_frame_equal(mine, one, rtol=1e-12, atol=1e-14, check_dtype=False)
 
 
+def test_a_prompts_intervals_do_not_depend_on_the_other_prompts_in_the_file():
+    """Resamples are seeded per prompt and drawn over the pool's own outcomes: a prompt with few
+    distinct answers gets the same intervals alone and beside a prompt of the same size with many
+    (whose answers widen the padded arrays)."""
+    rng = np.random.default_rng(11)
+    few = rng.choice(4, 64, p=[0.4, 0.3, 0.2, 0.1])
+    many = rng.choice(60, 64)
+    prompt = np.r_[np.full(64, "few", dtype=object), np.full(64, "many", dtype=object)]
+    draws = np.r_[few, 100 + many]
+    mass = np.where(draws < 100, np.array([0.4, 0.3, 0.2, 0.1, 0])[np.minimum(draws, 4)], 0.5 / 60)
+    reward = (draws * 7919 % 101).astype(float)
+    settings = IntervalSettings(40, seed=5)
+    both = estimate_table(build_pools(prompt, np.log(mass), reward, draws), [2, 4, 8], intervals=settings)
+    alone = estimate_table(build_pools(prompt[:64], np.log(mass[:64]), reward[:64], few), [2, 4, 8], intervals=settings)
+    mine = both[both["prompt_id"] == "few"].reset_index(drop=True)
+    assert mine["expected_reward_ci_low"].notna().all()
+    pd.testing.assert_frame_equal(mine, alone, rtol=1e-12, atol=1e-14, check_dtype=False)
+
+
+def test_intervals_do_not_depend_on_threads_or_chunks(monkeypatch):
+    """Pools of mixed widths in many chunks, computed one chunk at a time or three at once, give
+    the table of one chunk holding every pool."""
+    from bonkl import intervals
+
+    rng = np.random.default_rng(12)
+    p, reward = MODELS["ties_dirichlet"]
+    prompt = np.repeat(np.arange(30), 48)
+    draws = rng.choice(p.size, prompt.size, p=p)
+    pools = build_pools(prompt, np.log(p[draws]), reward[draws], draws)
+    settings = IntervalSettings(40, seed=9)
+    whole = estimate_table(pools, [1, 2, 6], intervals=settings)
+    monkeypatch.setattr(intervals, "MAX_ELEMENTS", 40 * 30)  # a few pools per chunk
+    for threads in (1, 3):
+        table = estimate_table(pools, [1, 2, 6], intervals=settings, threads=threads)
+        pd.testing.assert_frame_equal(table, whole, rtol=1e-12, atol=1e-14)
+    assert whole["expected_reward_ci_low"].notna().sum() > 30
+    with pytest.raises(ValueError, match="threads must be a whole number >= 1"):
+        estimate_table(pools, [2], threads=0)
+
+
 CASES = [(name, config) for name in sorted(MODELS) for config in CONFIGS[name] if config[1] == "unbiased"]
 
 

@@ -5,8 +5,9 @@ the jackknife with a normal or t interval, the percentile bootstrap and the stud
 (docs/MATH.md, "Intervals"). For an estimate ``U`` (a U-statistic) with closed-form jackknife
 standard error ``s`` (:mod:`bonkl.ustat`):
 
-* resample the pool's ``N`` draws with replacement ``replicates`` times (seeded per prompt, so a
-  prompt's interval does not depend on the other prompts in the file);
+* resample the pool's ``N`` draws with replacement ``replicates`` times (seeded per prompt and drawn
+  over the pool's own outcomes, so a prompt's interval does not depend on the other prompts in the
+  file, nor on how wide their pools pad the arrays);
 * in each resample compute ``t* = (U* - theta*)/s*``, where ``theta*`` is the value the
   resampled U-statistic is unbiased for: best-of-n under the pool's empirical distribution (the
   plug-in), NOT ``U`` (centring on ``U`` would put back the bias the U-statistic removes);
@@ -29,7 +30,7 @@ from .pools import PoolGroup
 
 MAX_FRACTION = 1 / 8  # intervals for n <= N * MAX_FRACTION
 ROUNDING = 1e-12  # a jackknife error below ROUNDING * (1 + |U|) is no variation
-MAX_ELEMENTS = 4_000_000  # resampled counts held at once (replicates x pools x outcomes)
+MAX_ELEMENTS = 250_000  # resampled counts per chunk (replicates x pools x outcomes): its arrays stay in cache
 REPLICATES = (20, 100_000)  # fewer cannot show the tails; more only costs time
 LEVELS = (0.5, 1.0)  # [low, high): the coverage study's levels
 
@@ -61,10 +62,11 @@ def prompt_seed(seed: int, prompt_id) -> list[int]:
 def resample_counts(group: PoolGroup, ids, settings: IntervalSettings) -> np.ndarray:
     """Multinomial resamples of the draw counts of ``group``'s pools (ids ``ids``): ``(replicates, P, K)``."""
     counts = group.count
-    out = np.empty((settings.replicates,) + counts.shape)
-    for i, (prompt, row) in enumerate(zip(ids, counts)):
+    out = np.zeros((settings.replicates,) + counts.shape)
+    for i, (prompt, row, outcomes) in enumerate(zip(ids, counts, group.num_outcomes)):
         rng = np.random.default_rng(prompt_seed(settings.seed, prompt))
-        out[:, i] = rng.multinomial(group.size, row / group.size, size=settings.replicates)
+        # the pool's own outcomes only: padding would change the draws (numpy's multinomial reads its length)
+        out[:, i, :outcomes] = rng.multinomial(group.size, row[:outcomes] / group.size, size=settings.replicates)
     return out
 
 
@@ -74,6 +76,16 @@ def chunks(group: PoolGroup, settings: IntervalSettings):
     step = max(1, MAX_ELEMENTS // per_row)
     for start in range(0, group.count.shape[0], step):
         yield slice(start, min(start + step, group.count.shape[0]))
+
+
+def use_heap_for_chunks() -> None:
+    """Free one 16 MiB block, so that a chunk's temporary arrays (a few MiB each) come from the heap.
+
+    glibc's malloc serves blocks above its mmap threshold (128 KiB at start) with fresh pages, which
+    the kernel must fault in and zero on every allocation; freeing a larger mapped block raises the
+    threshold to its size (glibc's dynamic threshold, up to 32 MiB). Measured: the intervals of 1,000
+    pools take half the time. Elsewhere it costs one untouched allocation."""
+    np.empty(2 * 1024 * 1024)
 
 
 def eligible(size: int, n: int) -> bool:

@@ -17,6 +17,9 @@ best-of-n's own step, ``KL(BoN_q || q)``, with ``q``-masses in place of ``pi``-m
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -134,20 +137,9 @@ def _divergences(x: np.ndarray, weights: np.ndarray, log_weights: np.ndarray, n:
     return out
 
 
-def _mean_statistic(group, counts, per_level, n, ratio):
-    """``(U, jackknife error)`` of a per-level value, rows of ``counts`` (``(..., P, K)``)."""
-    levels = ustat.levels_of(group, counts)
-    weights = ustat.subset_weights(levels, n, ratio)
-    h = group.at_outcomes(np.broadcast_to(per_level, levels.m.shape))
-    variance = ustat.mean_jackknife_variance(group, counts, levels, h, n, weights)
-    return np.sum(weights * per_level, axis=-1), np.sqrt(np.maximum(variance, 0.0))
-
-
-def _draw_statistic(group, counts, h, n, ratio):
+def _draw_statistic(group, counts, levels, weights, h, n):
     """``(U, jackknife error)`` of a per-outcome value ``h`` (``(P, K)``) that may differ between tied
     answers: its level means move with the (resampled) counts, as the U-statistic's do."""
-    levels = ustat.levels_of(group, counts)
-    weights = ustat.subset_weights(levels, n, ratio)
     variance = ustat.mean_jackknife_variance(group, counts, levels, h, n, weights)
     estimate = np.sum(weights * ustat.level_means(group, counts, levels, h), axis=-1)
     return estimate, np.sqrt(np.maximum(variance, 0.0))
@@ -163,48 +155,102 @@ def _no_intervals(columns, rows: int) -> dict:
     return {f"{c}_ci_{side}": np.full(rows, np.nan) for c in columns for side in ("low", "high")}
 
 
-def _win_statistic(group, counts, n, ratio):
-    levels = ustat.levels_of(group.by_reward(), counts)
-    variance = ustat.win_rate_jackknife_variance(levels, n, ratio)
-    return ustat.subset_win_rate_rows(levels, n, ratio), np.sqrt(np.maximum(variance, 0.0))
+def _win_statistic(levels, n, ratio):
+    rate, variance = ustat.win_rate_with_jackknife(levels, n, ratio)
+    return rate, np.sqrt(np.maximum(variance, 0.0))
 
 
-def _intervals(group: PoolGroup, ids, values: dict, n: int, settings: ci.IntervalSettings, exact_levels):
-    """``<col>_ci_low/_ci_high`` for the pools of ``group`` at ``n`` (NaN where not available)."""
-    rows, columns = group.count.shape[0], interval_columns(group)
-    out = _no_intervals(columns, rows)
-    if not ci.eligible(group.size, n):
+def _bounds(column: str, n: int) -> tuple[float, float]:
+    """The column's mathematical range at ``n``, where intervals are clipped."""
+    ranges = {"kl_estimator_mean": (0.0, float(kl_bon(n))), "kl_alternate": (0.0, float(np.log(n))), "win_rate": (0, 1)}
+    return ranges.get(column, (-np.inf, np.inf))
+
+
+class _Counts:
+    """One set of draw counts of a chunk (the pools' own, ``(P, K)``, or resampled, ``(R, P, K)``),
+    with its levels (and win-rate levels) made once for every ``n``."""
+
+    def __init__(self, group: PoolGroup, counts: np.ndarray):
+        self.group, self.counts = group, counts
+        self.levels = ustat.levels_of(group, counts)
+        by_reward = group.by_reward()
+        same = np.array_equal(by_reward.level, group.level)
+        self.reward_levels = self.levels if same else ustat.levels_of(by_reward, counts)
+
+    def statistics(self, n: int, ratio: SubsetRatio, per_level: dict, draws: dict) -> dict:
+        """``column -> (U, jackknife error)`` at ``n`` (``per_level`` values ``(P, L)``, ``draws`` ``(P, K)``)."""
+        weights = ustat.subset_weights(self.levels, n, ratio)
+        jackknife = ustat.LevelJackknife.of(self.levels, n, weights)
+        out = {}
+        for column, h in per_level.items():
+            estimate, variance = jackknife.estimate_and_variance(h)
+            out[column] = estimate, np.sqrt(np.maximum(variance, 0.0))
+        for column, h in draws.items():
+            out[column] = _draw_statistic(self.group, self.counts, self.levels, weights, h, n)
+        out["win_rate"] = _win_statistic(self.reward_levels, n, ratio)
         return out
-    allowed = np.arange(rows)
-    ratio = SubsetRatio.of(group.size, n)
-    bounds = {"kl_estimator_mean": (0.0, float(kl_bon(n))), "kl_alternate": (0.0, float(np.log(n))), "win_rate": (0, 1)}
-    sub_all = group.take(allowed)
-    for part in ci.chunks(sub_all, settings):
-        sub, keep = sub_all.take(np.arange(part.start, part.stop)), allowed[part]
-        resampled = ci.resample_counts(sub, ids[keep], settings)
-        plugin = ustat.plugin_weights(ustat.levels_of(sub, sub.count), n)
-        by_reward = ustat.levels_of(sub.by_reward(), sub.count)
-        draws = _draw_values(sub)
+
+
+def _parallel_map(function, items, threads: int) -> list:
+    """``[function(item) for item in items]``, on up to ``threads`` threads (numpy releases the GIL
+    in whole-array work; each item's result is its own, so the threads do not change a number)."""
+    items = list(items)
+    if threads <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def _group_intervals(
+    group: PoolGroup, ids, values: dict, settings: ci.IntervalSettings, exact_levels, threads: int = 1
+) -> dict:
+    """``n -> {<col>_ci_low/_ci_high}`` for the pools of ``group`` at every ``n`` of ``values``
+    (``n -> per-level values``); NaN where not available. Each chunk of pools is resampled once for
+    every ``n``, and its levels are made once; ``threads`` chunks run at once (numpy releases the
+    GIL in whole-array work; every chunk's numbers are its own, so the result is the same)."""
+    rows, columns = group.count.shape[0], interval_columns(group)
+    out = {n: _no_intervals(columns, rows) for n in values}
+    eligible = [n for n in values if ci.eligible(group.size, n)]
+    if not eligible:
+        return out
+    ci.use_heap_for_chunks()
+    by_width = np.argsort(group.num_outcomes, kind="stable")  # chunks of similar widths: less padding
+    parts = [by_width[part] for part in ci.chunks(group, settings)]
+
+    def one(keep):
+        return keep, _chunk_intervals(group.take(keep).narrow(), ids[keep], values, keep, eligible, settings)
+
+    for keep, found in _parallel_map(one, parts, threads):
+        for n, ends in found.items():
+            for name, value in ends.items():
+                out[n][name][keep] = value
+    for n in eligible:  # eq. 25 and eq. 23 only where their level masses are exact
+        for column in KL_COLUMNS:
+            for side in ("low", "high"):
+                out[n][f"{column}_ci_{side}"][~exact_levels] = np.nan
+    return out
+
+
+def _chunk_intervals(sub: PoolGroup, ids, values: dict, keep, eligible, settings) -> dict:
+    """``n -> {<col>_ci_low/_ci_high}`` for the pools ``keep`` of the group (``sub``: those pools)."""
+    columns = interval_columns(sub)
+    pool, boot = _Counts(sub, sub.count), _Counts(sub, ci.resample_counts(sub, ids, settings))
+    draws = _draw_values(sub)
+    out = {}
+    for n in eligible:
+        ratio = SubsetRatio.of(sub.size, n)
+        cut = {c: values[n][c][keep, : sub.width] for c in columns if c != "win_rate"}
+        per_level = {c: h for c, h in cut.items() if c not in draws}
+        found = pool.statistics(n, ratio, per_level, draws)
+        resampled = boot.statistics(n, ratio, per_level, draws)
+        plugin = ustat.plugin_weights(pool.levels, n)
+        targets = {c: np.sum(plugin * h, axis=-1) for c, h in cut.items()}
+        targets["win_rate"] = ustat.plugin_win_rate_rows(pool.reward_levels, n)
+        out[n] = {}
         for column in columns:
-            if column == "win_rate":
-                estimate, error = _win_statistic(sub, sub.count, n, ratio)
-                boot, boot_error = _win_statistic(sub, resampled, n, ratio)
-                target = ustat.plugin_win_rate_rows(by_reward, n)
-            elif column in draws:
-                estimate, error = _draw_statistic(sub, sub.count, draws[column], n, ratio)
-                boot, boot_error = _draw_statistic(sub, resampled, draws[column], n, ratio)
-                target = np.sum(plugin * values[column][keep], axis=-1)
-            else:
-                per_level = values[column][keep]
-                estimate, error = _mean_statistic(sub, sub.count, per_level, n, ratio)
-                boot, boot_error = _mean_statistic(sub, resampled, per_level, n, ratio)
-                target = np.sum(plugin * per_level, axis=-1)
-            low, high = ci.studentized(
-                estimate, error, boot, boot_error, target, settings.level, bounds.get(column, (-np.inf, np.inf))
-            )
-            if column in KL_COLUMNS:
-                low, high = np.where(exact_levels[keep], low, np.nan), np.where(exact_levels[keep], high, np.nan)
-            out[f"{column}_ci_low"][keep], out[f"{column}_ci_high"][keep] = low, high
+            bounds = _bounds(column, n)
+            low, high = ci.studentized(*found[column], *resampled[column], targets[column], settings.level, bounds)
+            out[n][f"{column}_ci_low"], out[n][f"{column}_ci_high"] = low, high
     return out
 
 
@@ -299,8 +345,18 @@ def _win_rate(group: PoolGroup, n: float, method: str) -> np.ndarray:
     return np.full(group.count.shape[0], np.nan)
 
 
-def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas) -> dict:
-    """Every column for the pools of one group at one ``n``."""
+def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int) -> dict:
+    """``n -> intervals`` of the group at every ``n`` that gets them (empty without ``settings``)."""
+    if settings is None or method != "unbiased":
+        return {}
+    eligible = dict.fromkeys(int(n) for n in ns if ci.eligible(group.size, n))
+    levels = ustat.levels_of(group, group.count)
+    values = {n: _level_values(group, levels, n) for n in eligible}
+    return _group_intervals(group, ids, values, settings, group.single_answer_levels(), threads)
+
+
+def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas, intervals) -> dict:
+    """Every column for the pools of one group at one ``n`` (``intervals``: :func:`_found_intervals`)."""
     rows = group.count.shape[0]
     empty = method == "unbiased" and n > group.size
     levels = ustat.levels_of(group, group.count)
@@ -329,9 +385,7 @@ def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alph
     }
     if settings is not None:
         exact_levels = group.single_answer_levels()
-        found = _no_intervals(interval_columns(group), rows)
-        if method == "unbiased" and not empty:
-            found = _intervals(group, ids, values, int(n), settings, exact_levels)
+        found = intervals.get(n) or _no_intervals(interval_columns(group), rows)
         out.update(found)
         out["ci_note"] = _notes(group, n, method, exact_levels, found)
     if alphas is not None and empty:
@@ -344,6 +398,12 @@ def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alph
     return out
 
 
+def _rows_at(group: PoolGroup, ids, ns: np.ndarray, options: dict, j: int) -> pd.DataFrame:
+    """:func:`_group_rows` at ``ns[j]`` as a frame, with its place in the table (``_order``)."""
+    part = pd.DataFrame(_group_rows(group, ids, float(ns[j]), **options))
+    return part.assign(_order=group.index * ns.size + j)
+
+
 def estimate_table(
     pools: Pools,
     ns,
@@ -352,11 +412,16 @@ def estimate_table(
     tilt: float = 1.0,
     intervals: ci.IntervalSettings | None = None,
     alphas=None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """One row per prompt (in ``pools.ids`` order) and ``n`` (in the given order), every column of
     :mod:`bonkl.columns`; with ``intervals``, the studentized-bootstrap intervals and ``ci_note``;
     with ``alphas`` (Renyi orders), the divergence columns. Rows where ``method="unbiased"`` and
-    ``n > N`` are empty (NaN): the pool is too small for an unbiased estimate there."""
+    ``n > N`` are empty (NaN): the pool is too small for an unbiased estimate there. ``threads``:
+    values of ``n``, and chunks of pools for the intervals, computed at once (the numbers do not
+    depend on it)."""
+    if int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     ns = np.atleast_1d(sample_size(ns)) if method == "plugin" else subset_sizes(ns).astype(np.float64)
@@ -367,11 +432,8 @@ def estimate_table(
     parts = []
     for group in pools.groups:
         ids = pools.ids[group.index]
-        for j, n in enumerate(ns):
-            part = pd.DataFrame(
-                _group_rows(group, ids, float(n), method=method, tilt=tilt, settings=intervals, alphas=alphas)
-            )
-            part["_order"] = group.index * ns.size + j
-            parts.append(part)
+        found = _found_intervals(group, ids, ns, method, intervals, int(threads))
+        options = dict(method=method, tilt=tilt, settings=intervals, alphas=alphas, intervals=found)
+        parts += _parallel_map(functools.partial(_rows_at, group, ids, ns, options), range(ns.size), threads)
     table = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     return table.drop(columns="_order").reset_index(drop=True)

@@ -88,6 +88,18 @@ class PoolGroup:
             **optional,
         )
 
+    def narrow(self) -> PoolGroup:
+        """The same pools without the padding columns none of them needs (padding stays one last
+        level): per-level arrays of the group, cut to ``[:, :width]``, fit the result."""
+        outcomes = int(self.num_outcomes.max())
+        top = int(np.where(self.real, self.level, -1).max())
+        cut = {
+            name: None if getattr(self, name) is None else getattr(self, name)[:, :outcomes]
+            for name in ("count", "logprob", "reward", "key", "sampler_logprob", "eval_reward")
+        }
+        level = np.where(cut["count"] > 0, self.level[:, :outcomes], top + 1)
+        return replace(self, level=level, **cut)
+
     @property
     def num_outcomes(self) -> np.ndarray:
         return self.real.sum(axis=-1)

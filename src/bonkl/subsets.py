@@ -38,7 +38,8 @@ def _draw_counts(counts) -> np.ndarray:
     return as_int
 
 
-STEPS = 32  # SubsetRatio.difference: gaps read from a table
+STEPS = 32  # SubsetRatio.difference: gaps read from a table, at least these
+STEP_ENTRIES = 1_000_000  # ... and all gaps where the table stays this small
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,23 @@ class SubsetRatio:
 
     @classmethod
     def _make(cls, pool_size: int, n: int) -> SubsetRatio:
-        j = np.arange(1, pool_size + 1, dtype=np.longdouble)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(j > n, np.log1p(-np.longdouble(n) / j), 0)
-        total = np.concatenate((np.cumsum(terms[::-1])[::-1], [np.longdouble(0)]))
+        # Each term to a few units in its last place in float64 (log1p(-n/j) loses digits where n/j
+        # is near 1, so there log((j - n)/j), whose quotient of whole numbers rounds once); the sums
+        # in extended precision. Terms of one sign: a sum over any gap keeps the terms' precision.
+        # In place where it can be: a pool of 10^7 draws makes arrays of 80-160 MB.
+        terms = np.arange(n + 1, pool_size + 1, dtype=np.float64)  # j, then the terms
+        near = min(n, terms.size)  # j < 2n
+        terms[:near] = np.log((terms[:near] - n) / terms[:near])
+        np.log1p(np.divide(-n, terms[near:], out=terms[near:]), out=terms[near:])
+        total = np.zeros(pool_size + 1, dtype=np.longdouble)
+        tail = total[pool_size - 1 : n - 1 : -1]  # a = N-1 down to n
+        tail[:] = terms[::-1]
+        del terms
+        np.cumsum(tail, out=tail)
         high = total.astype(np.float64)
-        low = (total - high).astype(np.float64)
+        np.subtract(total, high, out=total)
+        low = total.astype(np.float64)
+        del total, tail
         below = min(int(n), pool_size + 1)
         high[:below], low[:below] = -np.inf, 0.0
         return cls(int(n), np.exp(high), high, low)
@@ -81,21 +93,38 @@ class SubsetRatio:
         ``R(a) - R(a - m)`` made once, with the same arithmetic."""
         low, high = np.asarray(low), np.asarray(high)
         gap = high - low
-        if gap.size > 4 * self.value.size and gap.max(initial=0) <= STEPS:
-            flat = np.clip(high, -1, None) + 1 + np.maximum(gap, 0) * (self.value.size + 1)  # row m, column a + 1
-            return self.steps.take(flat)
+        if gap.size > 4 * self.value.size and gap.max(initial=0) < self.step_rows:
+            np.maximum(gap, 0, out=gap)
+            gap *= self.value.size + 1
+            gap += np.maximum(high, -1)
+            gap += 1
+            return self.steps.take(gap)  # row m, column a + 1
         return self._difference(low, high)
+
+    def increment(self, a) -> np.ndarray:
+        """``R(a) - R(a - 1)`` for integers ``a >= -1`` (0 for ``a < n``)."""
+        return self.increments.take(np.asarray(a) + 1)
+
+    @functools.cached_property
+    def increments(self) -> np.ndarray:
+        a = np.arange(-1, self.value.size)
+        return self._difference(a - 1, a)
 
     def at(self, a) -> np.ndarray:
         """``R(a)`` (0 for ``a < n``, negative ``a`` included)."""
         a = np.asarray(a)
         return np.where(a >= 0, self.value.take(np.maximum(a, 0)), 0.0)
 
+    @property
+    def step_rows(self) -> int:
+        """Gaps ``0 .. step_rows - 1`` are in :attr:`steps`: every gap of a small pool, else ``STEPS``."""
+        return max(STEPS + 1, min(self.value.size, STEP_ENTRIES // (self.value.size + 1)))
+
     @functools.cached_property
     def steps(self) -> np.ndarray:
-        """``R(a) - R(a - m)`` for ``m = 0..STEPS`` (rows) and ``a = -1..N`` (columns), flattened."""
+        """``R(a) - R(a - m)`` for ``m = 0 .. step_rows - 1`` (rows) and ``a = -1..N`` (columns), flattened."""
         a = np.arange(-1, self.value.size)
-        return np.stack([self._difference(a - m, a) for m in range(STEPS + 1)]).ravel()
+        return np.stack([self._difference(a - m, a) for m in range(self.step_rows)]).ravel()
 
     def _difference(self, low, high) -> np.ndarray:
         low, high = np.asarray(low), np.asarray(high)
@@ -116,9 +145,21 @@ class SubsetRatio:
         return np.where(high < self.n, -np.inf, np.where(low < self.n, self.log_high.take(j), out))
 
 
+LARGE_POOL = 1 << 20  # a table of a larger pool is 25+ MB: only the last two are kept
+
+
 @functools.lru_cache(maxsize=64)
-def _subset_ratio(pool_size: int, n: int) -> SubsetRatio:
+def _small_ratio(pool_size: int, n: int) -> SubsetRatio:
     return SubsetRatio._make(pool_size, n)
+
+
+@functools.lru_cache(maxsize=2)
+def _large_ratio(pool_size: int, n: int) -> SubsetRatio:
+    return SubsetRatio._make(pool_size, n)
+
+
+def _subset_ratio(pool_size: int, n: int) -> SubsetRatio:
+    return (_large_ratio if pool_size > LARGE_POOL else _small_ratio)(pool_size, n)
 
 
 def subset_bon_weights(counts: ArrayLike, n: ArrayLike) -> np.ndarray:

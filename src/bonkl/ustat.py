@@ -118,40 +118,84 @@ def mean_jackknife_variance(
     return (size - 1) * n**2 / (size - n) ** 2 * spread
 
 
-def _win_terms(levels: Levels, ratio: SubsetRatio, shift: int, drop: int) -> np.ndarray:
-    """Per-level terms of the win-rate sum with the level bounds shifted down by ``shift`` and the
-    level's own draws reduced by ``drop`` (0 or 1): ``B (R(A-1) - R(B-1)) + m/2 (R(A-1) - R(B))``."""
-    upper = levels.upper - shift - drop
-    lower = levels.lower - shift
-    m = levels.m - drop
-    beaten = lower * ratio.difference(lower - 1, upper - 1)
-    tied = m / 2.0 * ratio.difference(lower, upper - 1)
-    return np.where(levels.m > 0, beaten + tied, 0.0)
+@dataclass(frozen=True)
+class LevelJackknife:
+    """What the jackknife of ``U = sum_g W_g h_g`` needs for a value ``h`` constant on each level
+    (eq. 25, eq. 23, the reward), shared by every such value at one ``n``: ``top = R'(A_g - 1)`` and
+    ``d_g = R'(A_g - 1) - R'(B_g - 1)`` (:func:`mean_jackknife_variance`'s terms)."""
+
+    levels: Levels
+    n: int
+    weights: np.ndarray
+    top: np.ndarray | None  # None for n = 1: h1(i) = h_i
+    step: np.ndarray | None
+
+    @classmethod
+    def of(cls, levels: Levels, n: int, weights: np.ndarray) -> LevelJackknife:
+        if n == 1:
+            return cls(levels, 1, weights, None, None)
+        ratio = SubsetRatio.of(levels.size - 1, n - 1)
+        occupied = levels.m > 0
+        top = np.where(occupied, ratio.at(levels.upper - 1), 0.0)
+        step = np.where(occupied, ratio.difference(levels.lower - 1, levels.upper - 1), 0.0)
+        return cls(levels, int(n), weights, top, step)
+
+    def estimate_and_variance(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(U, jackknife variance)`` for per-level ``h`` (``(..., P, L)``; needs ``n < N``).
+
+        With ``h`` constant on a level, ``hbar_g^(-i) = h_g`` and ``a_g + b_g = R'(A_g - 1)``, so the
+        kernel's mean over the subsets holding a draw of level ``g`` is one number per level:
+        ``h1_g = R'(A_g - 1) h_g + sum_{g' > g} d_g' h_g'``; level ``g`` holds ``m_g`` such draws."""
+        size, n, m = self.levels.size, self.n, self.levels.m
+        estimate = np.sum(self.weights * h, axis=-1)
+        first = h if n == 1 else self.top * h + _suffix_after(self.step * h)
+        spread = np.sum(m * (first - estimate[..., None]) ** 2, axis=-1) / size
+        return estimate, (size - 1) * n**2 / (size - n) ** 2 * spread
+
+
+def _win_terms(levels: Levels, ratio: SubsetRatio, leave_out: bool = False):
+    """Per-level terms of the win-rate sum, ``B (R(A-1) - R(B-1)) + m/2 (R(A-1) - R(B))``; with
+    ``leave_out``, also those with the level bounds shifted down by one draw and those with the
+    level's own draws reduced by one. Each difference of ``R`` is a table gap plus one-step
+    increments ``R(a) - R(a-1)`` (sums of nonnegative terms: no digits lost)."""
+    upper, lower, m = levels.upper, levels.lower, levels.m
+    occupied = m > 0
+    shared = ratio.difference(lower, upper - 1)  # R(A-1) - R(B)
+    step = ratio.increment(lower)  # R(B) - R(B-1)
+    terms = np.where(occupied, lower * (shared + step) + m / 2.0 * shared, 0.0)
+    if not leave_out:
+        return terms
+    inner = ratio.difference(lower, upper - 2)  # R(A-2) - R(B), 0 for m <= 2
+    below = np.where(m > 1, inner + step, 0.0)  # R(A-2) - R(B-1)
+    shifted = np.where(occupied, (lower - 1) * (below + ratio.increment(lower - 1)) + m / 2.0 * below, 0.0)
+    dropped = np.where(occupied, lower * below + (m - 1) / 2.0 * inner, 0.0)
+    return terms, shifted, dropped
 
 
 def subset_win_rate_rows(levels: Levels, n: int, ratio: SubsetRatio | None = None) -> np.ndarray:
     """Unbiased win rate of best-of-n against one more draw (a tie counts 1/2), ``(..., P)``; ``n + 1 <= N``."""
     ratio = SubsetRatio.of(levels.size, n) if ratio is None else ratio
-    return np.clip(np.sum(_win_terms(levels, ratio, 0, 0), axis=-1) / (levels.size - n), 0.0, 1.0)
+    return np.clip(np.sum(_win_terms(levels, ratio), axis=-1) / (levels.size - n), 0.0, 1.0)
 
 
-def win_rate_jackknife_variance(levels: Levels, n: int, ratio: SubsetRatio | None = None) -> np.ndarray:
-    """Jackknife variance of the win rate (``(..., P)``; needs ``n + 2 <= N``).
+def win_rate_with_jackknife(levels: Levels, n: int, ratio: SubsetRatio | None = None):
+    """``(win rate, its jackknife variance)``, ``(..., P)`` each; needs ``n + 2 <= N``.
 
     Leaving out one draw of level ``g`` keeps the terms below ``g``, shifts those above by one draw
     and removes one from level ``g``; ``C(a, n)/C(N-1, n) = R(a) N/(N - n)``.
     """
     size = levels.size
     ratio = SubsetRatio.of(size, n) if ratio is None else ratio
-    terms = _win_terms(levels, ratio, 0, 0)
+    terms, shifted, dropped = _win_terms(levels, ratio, leave_out=True)
     estimate = np.sum(terms, axis=-1) / (size - n)
-    left_out = (
-        size
-        / (size - n)
-        * (_prefix_before(terms) + _suffix_after(_win_terms(levels, ratio, 1, 0)) + _win_terms(levels, ratio, 0, 1))
-        / (size - 1 - n)
-    )
-    return (size - 1) / size * np.sum(levels.m * (left_out - estimate[..., None]) ** 2, axis=-1)
+    left_out = size / (size - n) * (_prefix_before(terms) + _suffix_after(shifted) + dropped) / (size - 1 - n)
+    variance = (size - 1) / size * np.sum(levels.m * (left_out - estimate[..., None]) ** 2, axis=-1)
+    return np.clip(estimate, 0.0, 1.0), variance
+
+
+def win_rate_jackknife_variance(levels: Levels, n: int, ratio: SubsetRatio | None = None) -> np.ndarray:
+    """Jackknife variance of the win rate (``(..., P)``; needs ``n + 2 <= N``): :func:`win_rate_with_jackknife`."""
+    return win_rate_with_jackknife(levels, n, ratio)[1]
 
 
 def plugin_win_rate_rows(levels: Levels, n: float) -> np.ndarray:

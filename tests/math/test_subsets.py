@@ -185,6 +185,28 @@ def test_subsets_huge_pool_stays_finite_and_in_range():
         assert_relative(subset_win_rate(counts, [n]), [exact_win_rate(counts, n)], 1e-12, f"win rate(n={n})")
 
 
+@pytest.mark.parametrize("pool_size, n", [(16, 3), (64, 8), (300, 37), (1500, 2), (1500, 700)])
+def test_subsets_table_of_gaps_and_increments_are_exact(pool_size, n):
+    """``SubsetRatio.difference`` on whole arrays (read from the table of gaps, which covers every
+    gap of a small pool) and ``increment`` against exact rationals, gaps of 0 to ``N`` included."""
+    from bonkl.subsets import SubsetRatio
+
+    ratio = SubsetRatio.of(pool_size, n)
+    rng = np.random.default_rng(pool_size + n)
+    high = rng.integers(-1, pool_size + 1, 8 * pool_size)
+    low = high - np.minimum(rng.geometric(0.05, high.size) - 1, high + 2)
+    got = ratio.difference(low, high)
+    assert got.size > 4 * (pool_size + 1)  # the table's path
+
+    def exact(a):
+        return Fraction(math.comb(a, n), math.comb(pool_size, n)) if a >= 0 else Fraction(0)
+
+    checked = rng.choice(high.size, min(300, high.size), replace=False)
+    assert_relative(got[checked], [exact(int(high[i])) - exact(int(low[i])) for i in checked], 1e-12, "difference")
+    a = np.arange(-1, pool_size + 1)
+    assert_relative(ratio.increment(a), [exact(int(k)) - exact(int(k) - 1) for k in a], 1e-12, "increment")
+
+
 # -- input checks -------------------------------------------------------------------------------
 
 

@@ -95,6 +95,32 @@ def test_u_statistic_and_jackknife_match_the_enumeration(draw_lists, ties):
                     assert variance[row] == pytest.approx(want, rel=1e-9, abs=1e-14)
 
 
+@settings(max_examples=40, deadline=None)
+@given(pools_strategy, st.sampled_from(["random", "logprob"]), st.integers(0, 2**32 - 1))
+def test_level_jackknife_of_a_per_level_value_matches_the_enumeration(draw_lists, ties, seed):
+    """The per-level shortcut (a value constant on each level: eq. 25, eq. 23, the reward), on the
+    pools' own counts and on resampled counts with empty levels, against the enumeration and the
+    general per-outcome jackknife."""
+    rng = np.random.default_rng(seed)
+    for group in build(draw_lists, ties).groups:
+        per_level = rng.normal(size=(group.count.shape[0], group.width))
+        h = group.at_outcomes(per_level)
+        resampled = np.stack([rng.multinomial(group.size, row / group.size) for row in group.count]).astype(float)
+        for counts in (group.count, resampled):
+            levels = ustat.levels_of(group, counts)
+            for n in range(1, group.size):
+                weights = ustat.subset_weights(levels, n)
+                estimate, variance = ustat.LevelJackknife.of(levels, n, weights).estimate_and_variance(per_level)
+                general = ustat.mean_jackknife_variance(group, counts, levels, h, n, weights)
+                np.testing.assert_allclose(variance, general, rtol=1e-10, atol=1e-14)
+                for row in range(counts.shape[0]):
+                    outcomes = np.repeat(np.arange(counts.shape[1]), counts[row].astype(int))
+                    lv = group.level[row][outcomes]
+                    assert estimate[row] == pytest.approx(brute_u(outcomes, lv, h[row], n), abs=1e-12)
+                    want = brute_jackknife(outcomes, lv, h[row], n)
+                    assert variance[row] == pytest.approx(want, rel=1e-9, abs=1e-14)
+
+
 @settings(max_examples=30, deadline=None)
 @given(pools_strategy)
 def test_win_rate_and_its_jackknife_match_the_enumeration(draw_lists):

@@ -13,6 +13,7 @@ rule estimate:
         paths.estimate(LM_NAME),
     log:
         paths.log("lm", LM_NAME, "estimate", "{prompt_set}", "{reward}"),
+    threads: 2  # the intervals' chunks of pools (Snakemake gives at most --cores)
     params:
         n=config["lm"]["n"],
         estimate=config["lm"]["estimate"],

@@ -13,4 +13,5 @@ one_line_errors()
 
 samples = [read_samples_file(path) for path in snakemake.input.samples]
 rewards = [read_rewards_file(path, pool) for path, pool in zip(snakemake.input.rewards, samples)]
-write_table(estimate_set(samples, rewards, snakemake.params.n, **snakemake.params.estimate), snakemake.output[0])
+table = estimate_set(samples, rewards, snakemake.params.n, threads=snakemake.threads, **snakemake.params.estimate)
+write_table(table, snakemake.output[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -81,6 +82,13 @@ def add_parser(commands) -> None:
     )
     est.add_argument("--seed", type=whole_number(0), default=0, help="seed of the bootstrap (default 0)")
     est.add_argument(
+        "--threads",
+        type=whole_number(1, 1024),
+        default=None,
+        help="threads: values of n and chunks of pools at once (default: the CPUs this process may use); "
+        "the numbers do not depend on it",
+    )
+    est.add_argument(
         "--divergences",
         type=parse_orders,
         metavar="ALPHAS",
@@ -157,12 +165,14 @@ def run(args) -> int:
             f"({shown}): their rows at larger n are empty (the unbiased estimate needs n <= the pool size)",
             file=sys.stderr,
         )
+    groups = samples.groupby("prompt_id")["group"].first() if args.group_col else None
+    del samples, key, extra  # the pools hold what the estimates need: free the rows (10^7 of them at scale)
     intervals = IntervalSettings(args.bootstrap, args.level, args.seed) if args.bootstrap else None
+    threads = args.threads or len(os.sched_getaffinity(0))
     result = estimate_table(
-        pools, args.n, method=args.method, tilt=args.tilt, intervals=intervals, alphas=args.divergences
+        pools, args.n, method=args.method, tilt=args.tilt, intervals=intervals, alphas=args.divergences, threads=threads
     )
-    if args.group_col:
-        groups = samples.groupby("prompt_id")["group"].first()
+    if groups is not None:
         result.insert(1, args.group_col, groups.reindex(result["prompt_id"]).to_numpy())
     write_table(result, args.out)
     summary = None

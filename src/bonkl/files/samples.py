@@ -80,11 +80,11 @@ def read_sample_table(
             raise ValueError(
                 f"{path}: {column} must be a natural log-probability (<= 0); row {row} has {frame[column].iloc[row]!r}"
             )
-    empty = (frame["prompt_id"].str.strip() == "").to_numpy()
-    if empty.any():
+    blank = [value for value in pd.unique(frame["prompt_id"]) if not value.strip()]  # each id checked once
+    if blank:
+        row = int(np.argmax(frame["prompt_id"].isin(blank).to_numpy()))
         raise ValueError(
-            f"{path}: column {prompt_col!r} has empty values, first at row "
-            f"{int(np.argmax(empty))}; give every sample its prompt's id"
+            f"{path}: column {prompt_col!r} has empty values, first at row {row}; give every sample its prompt's id"
         )
     if group_col:
         frame["group"] = _groups(frame, path, group_col)

@@ -83,6 +83,8 @@ def read_table(
     for name, kind in columns.items():
         if name in raw:
             out[name] = _convert(raw[name], kind, lambda row, n=name: _where(path, n, row, line_of))
+    # Checked text stays Python objects: pandas' own string type would copy millions of ids twice.
+    out = {name: pd.Series(values, dtype=object) if values.dtype == object else values for name, values in out.items()}
     if keep_other:
         out = {name: out[name] if name in columns else _as_written(raw[name]) for name in raw}
     return pd.DataFrame(out)
@@ -226,10 +228,8 @@ def _convert(values, kind: str, where):
         if kind == NUMBER and (pt.is_integer(values.type) or pt.is_floating(values.type)):
             return _arrow_numbers(values, where)
         if kind in (TEXT, KEY) and values.null_count == 0:  # whole columns, as the value path writes them
-            if pt.is_integer(values.type):  # repr of an int is its decimal text
-                return values.to_numpy().astype(str).astype(object)
-            if pt.is_string(values.type) or pt.is_large_string(values.type):
-                return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+            if pt.is_integer(values.type) or pt.is_string(values.type) or pt.is_large_string(values.type):
+                return _distinct_texts(values)
         values = values.to_pylist()
     fast = _all_text(values) and _FAST.get(kind)
     if fast:  # every value is text (CSV, JSON numbers and strings): whole-column checks
@@ -250,6 +250,17 @@ def _convert(values, kind: str, where):
     if kind == NUMBER:
         return np.array(out, dtype=np.float64)
     return np.array(out, dtype=bool) if kind == BOOL else _objects(out)
+
+
+def _distinct_texts(column) -> np.ndarray:
+    """A Parquet text or integer column as Python text (an integer as its decimal digits), made once
+    per distinct value: millions of rows of a few prompts share a few objects."""
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(column)
+    texts = distinct.to_numpy(zero_copy_only=False)
+    texts = texts.astype(str) if texts.dtype.kind in "iu" else texts
+    return _objects(list(texts.tolist()))[pc.index_in(column, value_set=distinct).to_numpy()]
 
 
 def _as_written(values):

@@ -37,12 +37,14 @@ def estimate_set(
     tilt: float = 1.0,
     bootstrap: dict | None = None,
     sampler_logprob: bool = False,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """The estimate table (``bonkl.pool_table``) of every prompt of one set for one reward, with the
     pools' own facts (samples, distinct outcomes, finished fraction) and, with ``bootstrap``
     (``replicates``, ``level``, ``seed``), the intervals. ``sampler_logprob``: the pools were drawn
     from a sampler variant, whose ``log q`` they carry; the table then adds the KL to the reference
-    (``kl_to_reference_*``, ``sampler_log_ratio``). Left off for the default pools, where q is pi."""
+    (``kl_to_reference_*``, ``sampler_log_ratio``). Left off for the default pools, where q is pi.
+    ``threads``: the job's threads, for the intervals (the numbers do not depend on it)."""
     merged = pd.concat(
         [s.merge(r, on="sample_index", validate="one_to_one") for s, r in zip(samples, rewards)], ignore_index=True
     )
@@ -55,7 +57,7 @@ def estimate_set(
         sampler_logprob=merged["sampler_logprob"] if sampler_logprob else None,
     )
     intervals = IntervalSettings(**bootstrap) if bootstrap else None
-    table = estimate_table(pools, ns, method=method, tilt=tilt, intervals=intervals)
+    table = estimate_table(pools, ns, method=method, tilt=tilt, intervals=intervals, threads=threads)
     finished = merged.groupby("prompt_id")["finished"].mean()
     return table.assign(
         method=method,
