@@ -21,7 +21,7 @@ different ``sampler_logprob``. Then, through the command line, as a user would:
    and the estimates with ``--canonical mean`` against those with the first draw's value, the
    effect of the engine noise the tolerance admits.
 
-About 40 s on 2 cores (most of it the 500 one-row generate calls).
+About 15 s on 2 cores (most of it the 500 one-row generate calls).
 
     python benchmarks/rescore_demo.py --out-dir results/rescore_demo
 """
