@@ -276,3 +276,17 @@ def test_summary_group_col_and_figure(tmp_path, capsys):
 def test_columns_command(capsys):
     assert main(["columns"]) == 0
     assert "kl_corollary_4_2_bound" in capsys.readouterr().out
+
+
+def test_estimate_default_threads_where_the_system_cannot_list_its_cpus(monkeypatch):
+    """macOS has no ``os.sched_getaffinity``: the default thread count falls back to the CPU count."""
+    import os
+
+    from bonkl.cli.estimate import _available_cpus
+
+    assert _available_cpus() >= 1
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert _available_cpus() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert _available_cpus() == 1

@@ -89,8 +89,9 @@ class SubsetRatio:
         """``R(high) - R(low)`` for ``low <= high`` (integer arrays; ``R(a) = 0`` for ``a < n``,
         negative ``a`` included), through ``expm1`` of the extended-precision log gap.
 
-        Gaps of at most ``STEPS`` (a level's draws: nearly always a handful) are read from a table of
-        ``R(a) - R(a - m)`` made once, with the same arithmetic."""
+        Gaps below :attr:`step_rows` (every gap of a pool of up to about 1,000 draws, else ``STEPS``:
+        a level's draws are nearly always a handful) are read from a table of ``R(a) - R(a - m)``
+        made once, with the same arithmetic."""
         low, high = np.asarray(low), np.asarray(high)
         gap = high - low
         if gap.size > 4 * self.value.size and gap.max(initial=0) < self.step_rows:

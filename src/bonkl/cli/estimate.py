@@ -134,6 +134,14 @@ def _check_flags(args) -> None:
     check_outputs([args.samples], [args.out, args.figure, args.summary])
 
 
+def _available_cpus() -> int:
+    """The CPUs this process may run on (all of them where the system cannot say, as on macOS)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def run(args) -> int:
     _check_flags(args)
     from ..files.atomic import write_table
@@ -168,7 +176,7 @@ def run(args) -> int:
     groups = samples.groupby("prompt_id")["group"].first() if args.group_col else None
     del samples, key, extra  # the pools hold what the estimates need: free the rows (10^7 of them at scale)
     intervals = IntervalSettings(args.bootstrap, args.level, args.seed) if args.bootstrap else None
-    threads = args.threads or len(os.sched_getaffinity(0))
+    threads = args.threads or _available_cpus()
     result = estimate_table(
         pools, args.n, method=args.method, tilt=args.tilt, intervals=intervals, alphas=args.divergences, threads=threads
     )
