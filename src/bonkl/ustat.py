@@ -193,11 +193,6 @@ def win_rate_with_jackknife(levels: Levels, n: int, ratio: SubsetRatio | None = 
     return np.clip(estimate, 0.0, 1.0), variance
 
 
-def win_rate_jackknife_variance(levels: Levels, n: int, ratio: SubsetRatio | None = None) -> np.ndarray:
-    """Jackknife variance of the win rate (``(..., P)``; needs ``n + 2 <= N``): :func:`win_rate_with_jackknife`."""
-    return win_rate_with_jackknife(levels, n, ratio)[1]
-
-
 def plugin_win_rate_rows(levels: Levels, n: float) -> np.ndarray:
     """Win rate of best-of-n from the pool with replacement: ``sum_g w_g (A_g + B_g)/(2N)`` (Lemma 5.2)."""
     calibrated = (levels.upper + levels.lower) / (2.0 * levels.size)
