@@ -335,9 +335,9 @@ def _sampler_columns(means: dict) -> dict:
     }
 
 
-def _win_rate(group: PoolGroup, n: float, method: str) -> np.ndarray:
-    """Against one more draw from the model; a tie in reward counts 1/2, however best-of-n breaks it."""
-    by_reward = ustat.levels_of(group.by_reward(), group.count)
+def _win_rate(group: PoolGroup, by_reward: ustat.Levels, n: float, method: str) -> np.ndarray:
+    """Against one more draw from the model; a tie in reward counts 1/2, however best-of-n breaks it
+    (``by_reward``: the pools' levels of equal reward)."""
     if method == "plugin":
         return ustat.plugin_win_rate_rows(by_reward, n)
     if n + 1 <= group.size:
@@ -345,21 +345,22 @@ def _win_rate(group: PoolGroup, n: float, method: str) -> np.ndarray:
     return np.full(group.count.shape[0], np.nan)
 
 
-def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int) -> dict:
-    """``n -> intervals`` of the group at every ``n`` that gets them (empty without ``settings``)."""
+def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int, levels) -> dict:
+    """``n -> intervals`` of the group at every ``n`` that gets them (empty without ``settings``;
+    ``levels``: the pools' own)."""
     if settings is None or method != "unbiased":
         return {}
     eligible = dict.fromkeys(int(n) for n in ns if ci.eligible(group.size, n))
-    levels = ustat.levels_of(group, group.count)
     values = {n: _level_values(group, levels, n) for n in eligible}
     return _group_intervals(group, ids, values, settings, group.single_answer_levels(), threads)
 
 
-def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas, intervals) -> dict:
-    """Every column for the pools of one group at one ``n`` (``intervals``: :func:`_found_intervals`)."""
+def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas, intervals, own) -> dict:
+    """Every column for the pools of one group at one ``n`` (``intervals``: :func:`_found_intervals`;
+    ``own``: the pools' own counts and levels, made once for every ``n``)."""
     rows = group.count.shape[0]
     empty = method == "unbiased" and n > group.size
-    levels = ustat.levels_of(group, group.count)
+    levels = own.levels
     weights = _weights(levels, n, method, empty)
     values = _level_values(group, levels, n)
     means = _means(group, values, weights, n)
@@ -380,7 +381,7 @@ def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alph
         **_sampler_columns(means),
         "expected_reward": means["expected_reward"],
         **{name: means[name] for name in EVAL_COLUMNS if name in means},
-        "win_rate": _win_rate(group, n, method),
+        "win_rate": _win_rate(group, own.reward_levels, n, method),
         "beyond_pool": np.full(rows, n > group.size),
     }
     if settings is not None:
@@ -432,8 +433,9 @@ def estimate_table(
     parts = []
     for group in pools.groups:
         ids = pools.ids[group.index]
-        found = _found_intervals(group, ids, ns, method, intervals, int(threads))
-        options = dict(method=method, tilt=tilt, settings=intervals, alphas=alphas, intervals=found)
+        own = _Counts(group, group.count)
+        found = _found_intervals(group, ids, ns, method, intervals, int(threads), own.levels)
+        options = dict(method=method, tilt=tilt, settings=intervals, alphas=alphas, intervals=found, own=own)
         parts += _parallel_map(functools.partial(_rows_at, group, ids, ns, options), range(ns.size), threads)
     table = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     return table.drop(columns="_order").reset_index(drop=True)
