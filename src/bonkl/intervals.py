@@ -3,11 +3,11 @@
 Chosen by the coverage study (``benchmarks/coverage_study.py``, table in docs/coverage.md) among
 the jackknife with a normal or t interval, the percentile bootstrap and the studentized bootstrap
 (docs/MATH.md, "Intervals"). For an estimate ``U`` (a U-statistic) with closed-form jackknife
-standard error ``s`` (:mod:`bonkl.ustat`):
+standard error ``s`` (:mod:`bonkl.ustat`; for the resamples, :mod:`bonkl.resampled`):
 
-* resample the pool's ``N`` draws with replacement ``replicates`` times (seeded per prompt and drawn
-  over the pool's own outcomes, so a prompt's interval does not depend on the other prompts in the
-  file, nor on how wide their pools pad the arrays);
+* resample the pool's ``N`` draws with replacement ``replicates`` times (``N`` uniform positions
+  per resample from the prompt's own seeded generator, so a prompt's interval does not depend on the
+  other prompts in the file, nor on how wide their pools pad the arrays);
 * in each resample compute ``t* = (U* - theta*)/s*``, where ``theta*`` is the value the
   resampled U-statistic is unbiased for: best-of-n under the pool's empirical distribution (the
   plug-in), NOT ``U`` (centring on ``U`` would put back the bias the U-statistic removes);
@@ -30,7 +30,8 @@ from .pools import PoolGroup
 
 MAX_FRACTION = 1 / 8  # intervals for n <= N * MAX_FRACTION
 ROUNDING = 1e-12  # a jackknife error below ROUNDING * (1 + |U|) is no variation
-MAX_ELEMENTS = 250_000  # resampled counts per chunk (replicates x pools x outcomes): its arrays stay in cache
+MAX_ELEMENTS = 1_000_000  # resampled counts per chunk (replicates x pools x outcomes): bounds its memory
+DRAW_BLOCK = 1 << 22  # uniform integers drawn at once (16 MiB): a large pool's resamples in blocks
 REPLICATES = (20, 100_000)  # fewer cannot show the tails; more only costs time
 LEVELS = (0.5, 1.0)  # [low, high): the coverage study's levels
 
@@ -60,13 +61,23 @@ def prompt_seed(seed: int, prompt_id) -> list[int]:
 
 
 def resample_counts(group: PoolGroup, ids, settings: IntervalSettings) -> np.ndarray:
-    """Multinomial resamples of the draw counts of ``group``'s pools (ids ``ids``): ``(replicates, P, K)``."""
-    counts = group.count
-    out = np.zeros((settings.replicates,) + counts.shape)
-    for i, (prompt, row, outcomes) in enumerate(zip(ids, counts, group.num_outcomes)):
+    """Resamples of the draw counts of ``group``'s pools (ids ``ids``): ``(replicates, P, K)`` int32.
+
+    Each resample draws ``N`` of the pool's draws uniformly with replacement (``N`` uniform integers
+    from the prompt's own generator, so neither the other prompts nor the padding changes them) and
+    counts the outcomes drawn: the multinomial of the pool's empirical distribution."""
+    from .resampled import count_draws  # numba: imported only where intervals are computed
+
+    size, (rows, width), replicates = group.size, group.count.shape, settings.replicates
+    owner = np.repeat(np.tile(np.arange(width, dtype=np.int32), rows), group.count.astype(np.int64).ravel())
+    owner = owner.reshape(rows, size)  # the outcome of each of a pool's draws
+    out = np.zeros((replicates, rows, width), dtype=np.int32)
+    block = max(1, DRAW_BLOCK // size)
+    for i, prompt in enumerate(ids):
         rng = np.random.default_rng(prompt_seed(settings.seed, prompt))
-        # the pool's own outcomes only: padding would change the draws (numpy's multinomial reads its length)
-        out[:, i, :outcomes] = rng.multinomial(group.size, row[:outcomes] / group.size, size=settings.replicates)
+        for start in range(0, replicates, block):
+            draws = rng.integers(0, size, size=(min(block, replicates - start), size), dtype=np.int32)
+            count_draws(draws, owner[i], out[start : start + draws.shape[0], i])
     return out
 
 
@@ -76,16 +87,6 @@ def chunks(group: PoolGroup, settings: IntervalSettings):
     step = max(1, MAX_ELEMENTS // per_row)
     for start in range(0, group.count.shape[0], step):
         yield slice(start, min(start + step, group.count.shape[0]))
-
-
-def use_heap_for_chunks() -> None:
-    """Free one 16 MiB block, so that a chunk's temporary arrays (a few MiB each) come from the heap.
-
-    glibc's malloc serves blocks above its mmap threshold (128 KiB at start) with fresh pages, which
-    the kernel must fault in and zero on every allocation; freeing a larger mapped block raises the
-    threshold to its size (glibc's dynamic threshold, up to 32 MiB). Measured: the intervals of 1,000
-    pools take half the time. Elsewhere it costs one untouched allocation."""
-    np.empty(2 * 1024 * 1024)
 
 
 def eligible(size: int, n: int) -> bool:
@@ -109,11 +110,11 @@ def studentized(
     with np.errstate(divide="ignore", invalid="ignore"):
         pivot = np.where(varies, offset / boot_error, np.sign(offset) * np.inf)
     pivot = np.where(np.abs(offset) <= ROUNDING * (1 + np.abs(target)), np.where(varies, pivot, 0.0), pivot)
-    pivot = np.sort(pivot, axis=0)
     replicates = pivot.shape[0]
     tail = (1 - level) / 2
     low_index = max(int(np.floor((replicates + 1) * tail)) - 1, 0)
     high_index = min(int(np.ceil((replicates + 1) * (1 - tail))) - 1, replicates - 1)
+    pivot = np.partition(pivot, (low_index, high_index), axis=0)  # the two order statistics, as a sort puts them
     with np.errstate(invalid="ignore"):
         low = estimate - error * pivot[high_index]
         high = estimate - error * pivot[low_index]

@@ -31,7 +31,6 @@ from .columns import DRAW_INTERVAL_COLUMNS, INTERVAL_COLUMNS
 from .divergences import chi2_bound, renyi_bound, renyi_order, tv_bound
 from .estimators import kl_alternate, kl_estimator, kl_log_ratio
 from .pools import PoolGroup, Pools
-from .subsets import SubsetRatio
 from .tilted import tilted_rows
 
 METHODS = ("unbiased", "plugin")
@@ -155,11 +154,7 @@ def _no_intervals(columns, rows: int) -> dict:
     return {f"{c}_ci_{side}": np.full(rows, np.nan) for c in columns for side in ("low", "high")}
 
 
-def _win_statistic(levels, n, ratio):
-    rate, variance = ustat.win_rate_with_jackknife(levels, n, ratio)
-    return rate, np.sqrt(np.maximum(variance, 0.0))
-
-
+@functools.lru_cache(maxsize=256)
 def _bounds(column: str, n: int) -> tuple[float, float]:
     """The column's mathematical range at ``n``, where intervals are clipped."""
     ranges = {"kl_estimator_mean": (0.0, float(kl_bon(n))), "kl_alternate": (0.0, float(np.log(n))), "win_rate": (0, 1)}
@@ -167,28 +162,41 @@ def _bounds(column: str, n: int) -> tuple[float, float]:
 
 
 class _Counts:
-    """One set of draw counts of a chunk (the pools' own, ``(P, K)``, or resampled, ``(R, P, K)``),
-    with its levels (and win-rate levels) made once for every ``n``."""
+    """The pools' own draw counts (``(P, K)``) with their levels (and win-rate levels), made once for
+    every ``n``."""
 
     def __init__(self, group: PoolGroup, counts: np.ndarray):
-        self.group, self.counts = group, counts
         self.levels = ustat.levels_of(group, counts)
         by_reward = group.by_reward()
         same = np.array_equal(by_reward.level, group.level)
         self.reward_levels = self.levels if same else ustat.levels_of(by_reward, counts)
 
-    def statistics(self, n: int, ratio: SubsetRatio, per_level: dict, draws: dict) -> dict:
-        """``column -> (U, jackknife error)`` at ``n`` (``per_level`` values ``(P, L)``, ``draws`` ``(P, K)``)."""
-        weights = ustat.subset_weights(self.levels, n, ratio)
-        jackknife = ustat.LevelJackknife.of(self.levels, n, weights)
-        out = {}
-        for column, h in per_level.items():
-            estimate, variance = jackknife.estimate_and_variance(h)
-            out[column] = estimate, np.sqrt(np.maximum(variance, 0.0))
-        for column, h in draws.items():
-            out[column] = _draw_statistic(self.group, self.counts, self.levels, weights, h, n)
-        out["win_rate"] = _win_statistic(self.reward_levels, n, ratio)
-        return out
+
+def _resampled(sub: PoolGroup, counts: np.ndarray, cut: dict, draws: dict) -> dict:
+    """``n -> column -> (U, jackknife error)``, ``(R, P)`` each, for every set of counts (``counts``:
+    ``(R, P, K)``, the pools' own or resampled; ``cut``: ``n -> column -> (P, L)`` values): the
+    per-level values and the win rate in one compiled pass per set (:mod:`bonkl.resampled`), the
+    values that differ between tied answers in arrays.
+    The win rate, exactly 1/2 at ``n = 1``, is left out there."""
+    from .resampled import statistics  # numba: imported only where intervals are computed
+
+    ns = list(cut)
+    per_level = [c for c in next(iter(cut.values())) if c not in draws]
+    h = np.stack([np.stack([cut[n][c] for c in per_level]) for n in ns])
+    reward = sub.by_reward().level
+    estimate, variance, rate, rate_variance = statistics(
+        counts, sub.level, reward, h, sub.size, ns, [n > 1 for n in ns]
+    )
+    levels = ustat.levels_of(sub, counts) if draws else None
+    out = {}
+    for t, n in enumerate(ns):
+        out[n] = {c: (estimate[t, i], np.sqrt(np.maximum(variance[t, i], 0.0))) for i, c in enumerate(per_level)}
+        out[n]["win_rate"] = rate[t], np.sqrt(np.maximum(rate_variance[t], 0.0))
+        if draws:
+            weights = ustat.subset_weights(levels, n)
+            for column, values in draws.items():
+                out[n][column] = _draw_statistic(sub, counts, levels, weights, values, n)
+    return out
 
 
 def _parallel_map(function, items, threads: int) -> list:
@@ -213,7 +221,6 @@ def _group_intervals(
     eligible = [n for n in values if ci.eligible(group.size, n)]
     if not eligible:
         return out
-    ci.use_heap_for_chunks()
     by_width = np.argsort(group.num_outcomes, kind="stable")  # chunks of similar widths: less padding
     parts = [by_width[part] for part in ci.chunks(group, settings)]
 
@@ -232,24 +239,24 @@ def _group_intervals(
 
 
 def _chunk_intervals(sub: PoolGroup, ids, values: dict, keep, eligible, settings) -> dict:
-    """``n -> {<col>_ci_low/_ci_high}`` for the pools ``keep`` of the group (``sub``: those pools)."""
+    """``n -> {<col>_ci_low/_ci_high}`` for the pools ``keep`` of the group (``sub``: those pools).
+    The pools' own counts go through the same pass as their resamples, as its first row."""
     columns = interval_columns(sub)
-    pool, boot = _Counts(sub, sub.count), _Counts(sub, ci.resample_counts(sub, ids, settings))
-    draws = _draw_values(sub)
+    pool, draws = _Counts(sub, sub.count), _draw_values(sub)
+    cut = {n: {c: values[n][c][keep, : sub.width] for c in columns if c != "win_rate"} for n in eligible}
+    counts = np.concatenate((sub.count[None].astype(np.int32), ci.resample_counts(sub, ids, settings)))
+    statistics = _resampled(sub, counts, cut, draws)
     out = {}
     for n in eligible:
-        ratio = SubsetRatio.of(sub.size, n)
-        cut = {c: values[n][c][keep, : sub.width] for c in columns if c != "win_rate"}
-        per_level = {c: h for c, h in cut.items() if c not in draws}
-        found = pool.statistics(n, ratio, per_level, draws)
-        resampled = boot.statistics(n, ratio, per_level, draws)
         plugin = ustat.plugin_weights(pool.levels, n)
-        targets = {c: np.sum(plugin * h, axis=-1) for c, h in cut.items()}
+        targets = {c: np.sum(plugin * h, axis=-1) for c, h in cut[n].items()}
         targets["win_rate"] = ustat.plugin_win_rate_rows(pool.reward_levels, n)
         out[n] = {}
         for column in columns:
-            bounds = _bounds(column, n)
-            low, high = ci.studentized(*found[column], *resampled[column], targets[column], settings.level, bounds)
+            estimate, error = statistics[n][column]  # row 0: the pool, then its resamples
+            low, high = ci.studentized(
+                estimate[0], error[0], estimate[1:], error[1:], targets[column], settings.level, _bounds(column, n)
+            )
             out[n][f"{column}_ci_low"], out[n][f"{column}_ci_high"] = low, high
     return out
 

@@ -39,7 +39,7 @@ def _draw_counts(counts) -> np.ndarray:
 
 
 STEPS = 32  # SubsetRatio.difference: gaps read from a table, at least these
-STEP_ENTRIES = 1_000_000  # ... and all gaps where the table stays this small
+STEP_ENTRIES = 1 << 16  # ... and all gaps where the table stays this small (512 KiB)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class SubsetRatio:
         """``R(high) - R(low)`` for ``low <= high`` (integer arrays; ``R(a) = 0`` for ``a < n``,
         negative ``a`` included), through ``expm1`` of the extended-precision log gap.
 
-        Gaps below :attr:`step_rows` (every gap of a pool of up to about 1,000 draws, else ``STEPS``:
+        Gaps below :attr:`step_rows` (every gap of a pool of up to about 250 draws, else ``STEPS``:
         a level's draws are nearly always a handful) are read from a table of ``R(a) - R(a - m)``
         made once, with the same arithmetic."""
         low, high = np.asarray(low), np.asarray(high)
@@ -124,8 +124,13 @@ class SubsetRatio:
     @functools.cached_property
     def steps(self) -> np.ndarray:
         """``R(a) - R(a - m)`` for ``m = 0 .. step_rows - 1`` (rows) and ``a = -1..N`` (columns), flattened."""
+        return self.gap_table(self.step_rows)
+
+    def gap_table(self, rows: int) -> np.ndarray:
+        """``R(a) - R(a - m)`` for ``m = 0 .. rows - 1`` (rows) and ``a = -1..N`` (columns), flattened:
+        :meth:`difference`'s arithmetic, once per entry."""
         a = np.arange(-1, self.value.size)
-        return np.stack([self._difference(a - m, a) for m in range(self.step_rows)]).ravel()
+        return np.stack([self._difference(a - m, a) for m in range(rows)]).ravel()
 
     def _difference(self, low, high) -> np.ndarray:
         low, high = np.asarray(low), np.asarray(high)
