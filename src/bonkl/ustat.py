@@ -12,6 +12,10 @@ row. For a pool of ``N`` draws whose levels hold ``m_g`` draws (``A_g = m_1 + ..
   ``h1(i)`` of the kernel over the subsets that contain draw ``i`` (``U_(-i) - U = n (U - h1(i))/(N - n)``);
 * the win rate (a U-statistic of degree ``n + 1``) and its leave-one-out values;
 * the plug-in counterparts (the pool's empirical distribution as the model, real ``n``).
+
+For the intervals' resamples, :mod:`bonkl.resampled` computes the jackknife of per-level values and of
+the win rate in compiled loops; :class:`LevelJackknife` and :func:`win_rate_with_jackknife` are the
+whole-array forms it is tested against (both checked here against the enumeration of every subset).
 """
 
 from __future__ import annotations
