@@ -89,3 +89,24 @@ def test_resamples_depend_on_the_prompt_not_on_its_neighbours():
     together = ci.resample_counts(pools.groups[0], pools.ids, settings)[:, 1]
     single = ci.resample_counts(alone.groups[0], alone.ids, settings)[:, 0]
     np.testing.assert_array_equal(together, single)
+
+
+def test_resamples_follow_the_multinomial_of_the_pools_empirical_distribution():
+    """Every count vector of a pool of 5 draws (outcomes drawn 1, 1 and 3 times), over 20,000
+    resamples, against its multinomial probability: a chi-square far inside its 1e-6 tail."""
+    from scipy import stats
+
+    from bonkl.pools import build_pools
+
+    draws = np.array([0, 1, 2, 2, 2])
+    pools = build_pools(["p"] * 5, np.log([0.1, 0.2, 0.3, 0.3, 0.3]), draws.astype(float), draws.astype(str))
+    group = pools.groups[0]
+    counts = ci.resample_counts(group, pools.ids, IntervalSettings(20_000, seed=3))[:, 0, :3]
+    assert counts.dtype == np.int32 and (counts.sum(axis=1) == 5).all()
+    seen, frequency = np.unique(counts, axis=0, return_counts=True)
+    p = group.count[0, :3] / 5
+    expected = 20_000 * stats.multinomial.pmf(seen, 5, p)
+    assert len(seen) == 21 and expected.sum() == pytest.approx(20_000)  # every vector of 5 draws over 3 outcomes
+    statistic = np.sum((frequency - expected) ** 2 / expected)
+    assert stats.chi2.sf(statistic, len(seen) - 1) > 1e-6
+    np.testing.assert_allclose(counts.mean(axis=0), 5 * p, atol=0.03)  # standard error about 0.007
