@@ -262,22 +262,23 @@ def _chunk_intervals(sub: PoolGroup, ids, values: dict, keep, eligible, settings
 
 
 def _notes(group: PoolGroup, n: float, method: str, exact_levels: np.ndarray, found: dict) -> np.ndarray:
-    """Why a row's intervals are (partly) empty, in words."""
+    """Why a row's intervals are (partly) empty, in words (one text per pattern of reasons: few kinds)."""
     rows = group.count.shape[0]
     if method != "unbiased":
         return np.full(rows, "intervals only for method unbiased", dtype=object)
-    notes = [[] for _ in range(rows)]
     if n > group.size * ci.MAX_FRACTION:
         blocks = round(1 / ci.MAX_FRACTION)
         return np.full(rows, f"n > N/{blocks}: the pool holds fewer than {blocks} best-of-n draws", dtype=object)
-    for r in range(rows):
-        if not exact_levels[r]:
-            notes[r].append("eq. 25/23: distinct answers tie in reward, their level mass is only bounded")
-        empty = [c for c in interval_columns(group) if np.isnan(found[f"{c}_ci_low"][r])]
-        empty = [c for c in empty if (exact_levels[r] or c not in KL_COLUMNS) and not (n == 1 and c in EXACT_AT_ONE)]
-        if empty:
-            notes[r].append("no variation in the pool: " + ", ".join(empty))
-    return np.array(["; ".join(parts) for parts in notes], dtype=object)
+    columns = [c for c in interval_columns(group) if not (n == 1 and c in EXACT_AT_ONE)]
+    empty = [np.isnan(found[f"{c}_ci_low"]) & (exact_levels | (c not in KL_COLUMNS)) for c in columns]
+    patterns, row_pattern = np.unique(np.column_stack([~exact_levels, *empty]), axis=0, return_inverse=True)
+    texts = []
+    for bounded, *missing in patterns:
+        parts = ["eq. 25/23: distinct answers tie in reward, their level mass is only bounded"] if bounded else []
+        if any(missing):
+            parts.append("no variation in the pool: " + ", ".join(c for c, m in zip(columns, missing) if m))
+        texts.append("; ".join(parts))
+    return np.array(texts, dtype=object)[row_pattern.ravel()]
 
 
 def _spread(values: np.ndarray, weights: np.ndarray, tilt: float, empty_rows: int | None) -> dict:
@@ -352,24 +353,24 @@ def _win_rate(group: PoolGroup, by_reward: ustat.Levels, n: float, method: str) 
     return np.full(group.count.shape[0], np.nan)
 
 
-def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int, levels) -> dict:
-    """``n -> intervals`` of the group at every ``n`` that gets them (empty without ``settings``;
-    ``levels``: the pools' own)."""
+def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int, levels) -> tuple[dict, dict]:
+    """``(n -> intervals, n -> per-level values)`` of the group at every ``n`` that gets intervals
+    (both empty without ``settings``; ``levels``: the pools' own). The values are the rows' too."""
     if settings is None or method != "unbiased":
-        return {}
+        return {}, {}
     eligible = dict.fromkeys(int(n) for n in ns if ci.eligible(group.size, n))
     values = {n: _level_values(group, levels, n) for n in eligible}
-    return _group_intervals(group, ids, values, settings, group.single_answer_levels(), threads)
+    return _group_intervals(group, ids, values, settings, group.single_answer_levels(), threads), values
 
 
-def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas, intervals, own) -> dict:
-    """Every column for the pools of one group at one ``n`` (``intervals``: :func:`_found_intervals`;
-    ``own``: the pools' own counts and levels, made once for every ``n``)."""
+def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas, intervals, own, values) -> dict:
+    """Every column for the pools of one group at one ``n`` (``intervals`` and ``values``:
+    :func:`_found_intervals`; ``own``: the pools' own counts and levels, made once for every ``n``)."""
     rows = group.count.shape[0]
     empty = method == "unbiased" and n > group.size
     levels = own.levels
     weights = _weights(levels, n, method, empty)
-    values = _level_values(group, levels, n)
+    values = values.pop(n, None) or _level_values(group, levels, n)  # released with this n's rows
     means = _means(group, values, weights, n)
     if empty:
         means = {name: np.full(rows, np.nan) for name in means}
@@ -441,8 +442,10 @@ def estimate_table(
     for group in pools.groups:
         ids = pools.ids[group.index]
         own = _Counts(group, group.count)
-        found = _found_intervals(group, ids, ns, method, intervals, int(threads), own.levels)
-        options = dict(method=method, tilt=tilt, settings=intervals, alphas=alphas, intervals=found, own=own)
+        found, values = _found_intervals(group, ids, ns, method, intervals, int(threads), own.levels)
+        options = dict(
+            method=method, tilt=tilt, settings=intervals, alphas=alphas, intervals=found, own=own, values=values
+        )
         parts += _parallel_map(functools.partial(_rows_at, group, ids, ns, options), range(ns.size), threads)
     table = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     return table.drop(columns="_order").reset_index(drop=True)
