@@ -167,25 +167,24 @@ class _Counts:
 
     def __init__(self, group: PoolGroup, counts: np.ndarray):
         self.levels = ustat.levels_of(group, counts)
-        by_reward = group.by_reward()
-        same = np.array_equal(by_reward.level, group.level)
-        self.reward_levels = self.levels if same else ustat.levels_of(by_reward, counts)
+        self.by_reward = group.by_reward()
+        same = np.array_equal(self.by_reward.level, group.level)
+        self.reward_levels = self.levels if same else ustat.levels_of(self.by_reward, counts)
 
 
-def _resampled(sub: PoolGroup, counts: np.ndarray, cut: dict, draws: dict) -> dict:
+def _resampled(sub: PoolGroup, counts: np.ndarray, cut: dict, draws: dict, reward_level: np.ndarray) -> dict:
     """``n -> column -> (U, jackknife error)``, ``(R, P)`` each, for every set of counts (``counts``:
-    ``(R, P, K)``, the pools' own or resampled; ``cut``: ``n -> column -> (P, L)`` values): the
-    per-level values and the win rate in one compiled pass per set (:mod:`bonkl.resampled`), the
-    values that differ between tied answers in arrays.
-    The win rate, exactly 1/2 at ``n = 1``, is left out there."""
+    ``(R, P, K)``, the pools' own or resampled; ``cut``: ``n -> column -> (P, L)`` values;
+    ``reward_level``: each outcome's level of equal reward, the win rate's): the per-level values and
+    the win rate in one compiled pass per set (:mod:`bonkl.resampled`), the values that differ
+    between tied answers in arrays. The win rate, exactly 1/2 at ``n = 1``, is left out there."""
     from .resampled import statistics  # numba: imported only where intervals are computed
 
     ns = list(cut)
     per_level = [c for c in next(iter(cut.values())) if c not in draws]
     h = np.stack([np.stack([cut[n][c] for c in per_level]) for n in ns])
-    reward = sub.by_reward().level
     estimate, variance, rate, rate_variance = statistics(
-        counts, sub.level, reward, h, sub.size, ns, [n > 1 for n in ns]
+        counts, sub.level, reward_level, h, sub.size, ns, [n > 1 for n in ns]
     )
     levels = ustat.levels_of(sub, counts) if draws else None
     out = {}
@@ -245,7 +244,7 @@ def _chunk_intervals(sub: PoolGroup, ids, values: dict, keep, eligible, settings
     pool, draws = _Counts(sub, sub.count), _draw_values(sub)
     cut = {n: {c: values[n][c][keep, : sub.width] for c in columns if c != "win_rate"} for n in eligible}
     counts = np.concatenate((sub.count[None].astype(np.int32), ci.resample_counts(sub, ids, settings)))
-    statistics = _resampled(sub, counts, cut, draws)
+    statistics = _resampled(sub, counts, cut, draws, pool.by_reward.level)
     out = {}
     for n in eligible:
         plugin = ustat.plugin_weights(pool.levels, n)

@@ -22,20 +22,17 @@ from numba import njit
 
 from .subsets import SubsetRatio
 
-TABLE_ENTRIES = 1 << 16  # per n, R(a) - R(a - m) for every a and the first m: every gap of a pool of 254 draws
-
 
 @functools.lru_cache(maxsize=2)  # a table and its R' (every chunk of a group reads the same)
 def _tables(size: int, ns: tuple) -> tuple:
     """What the kernels read of ``R(a) = C(a, n)/C(size, n)`` at each ``n``, one row per ``n``: the
-    table of small gaps (``TABLE_ENTRIES`` numbers, at least gaps 0 and 1), its row length and rows,
-    and the arrays of :func:`_far`."""
+    table of small gaps (:attr:`bonkl.subsets.SubsetRatio.steps`), its row length and rows, and the
+    arrays of :func:`_far`."""
     ratios = [SubsetRatio.of(size, n) for n in ns]
-    rows = max(2, min(size + 1, TABLE_ENTRIES // (size + 2)))
     return (
-        np.stack([r.gap_table(rows) for r in ratios]),
+        np.stack([r.steps for r in ratios]),
         size + 2,
-        rows,
+        ratios[0].step_rows,
         np.stack([r.value for r in ratios]),
         np.stack([r.log_high for r in ratios]),
         np.stack([r.log_low for r in ratios]),

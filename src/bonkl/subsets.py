@@ -38,8 +38,7 @@ def _draw_counts(counts) -> np.ndarray:
     return as_int
 
 
-STEPS = 32  # SubsetRatio.difference: gaps read from a table, at least these
-STEP_ENTRIES = 1 << 16  # ... and all gaps where the table stays this small (512 KiB)
+STEP_ENTRIES = 1 << 16  # SubsetRatio.difference: gaps read from a table of at most this many numbers (512 KiB)
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,8 @@ class SubsetRatio:
         """``R(high) - R(low)`` for ``low <= high`` (integer arrays; ``R(a) = 0`` for ``a < n``,
         negative ``a`` included), through ``expm1`` of the extended-precision log gap.
 
-        Gaps below :attr:`step_rows` (every gap of a pool of up to about 250 draws, else ``STEPS``:
-        a level's draws are nearly always a handful) are read from a table of ``R(a) - R(a - m)``
-        made once, with the same arithmetic."""
+        Gaps below :attr:`step_rows` (every gap of a pool of up to 254 draws, fewer beyond) are read
+        from a table of ``R(a) - R(a - m)`` made once, with the same arithmetic."""
         low, high = np.asarray(low), np.asarray(high)
         gap = high - low
         if gap.size > 4 * self.value.size and gap.max(initial=0) < self.step_rows:
@@ -118,19 +116,16 @@ class SubsetRatio:
 
     @property
     def step_rows(self) -> int:
-        """Gaps ``0 .. step_rows - 1`` are in :attr:`steps`: every gap of a small pool, else ``STEPS``."""
-        return max(STEPS + 1, min(self.value.size, STEP_ENTRIES // (self.value.size + 1)))
+        """Gaps ``0 .. step_rows - 1`` are in :attr:`steps`: every gap of a pool of up to 254 draws, fewer
+        beyond (``STEP_ENTRIES`` numbers), gaps 0 and 1 at least."""
+        return max(2, min(self.value.size, STEP_ENTRIES // (self.value.size + 1)))
 
     @functools.cached_property
     def steps(self) -> np.ndarray:
-        """``R(a) - R(a - m)`` for ``m = 0 .. step_rows - 1`` (rows) and ``a = -1..N`` (columns), flattened."""
-        return self.gap_table(self.step_rows)
-
-    def gap_table(self, rows: int) -> np.ndarray:
-        """``R(a) - R(a - m)`` for ``m = 0 .. rows - 1`` (rows) and ``a = -1..N`` (columns), flattened:
+        """``R(a) - R(a - m)`` for ``m = 0 .. step_rows - 1`` (rows) and ``a = -1..N`` (columns), flattened:
         :meth:`difference`'s arithmetic, once per entry."""
         a = np.arange(-1, self.value.size)
-        return np.stack([self._difference(a - m, a) for m in range(rows)]).ravel()
+        return np.stack([self._difference(a - m, a) for m in range(self.step_rows)]).ravel()
 
     def _difference(self, low, high) -> np.ndarray:
         low, high = np.asarray(low), np.asarray(high)
