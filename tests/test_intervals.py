@@ -91,6 +91,38 @@ def test_resamples_depend_on_the_prompt_not_on_its_neighbours():
     np.testing.assert_array_equal(together, single)
 
 
+def _integers_counts(seed, owner, replicates, width, block):
+    """The counts of numpy's own ``Generator.integers`` positions, drawn ``block`` resamples at a time."""
+    rng, size = np.random.default_rng(seed), owner.size
+    out = np.zeros((replicates, width), dtype=np.int64)
+    for start in range(0, replicates, block):
+        positions = rng.integers(0, size, size=(min(block, replicates - start), size), dtype=np.int32)
+        for row, drawn in enumerate(positions, start):
+            out[row] = np.bincount(owner[drawn], minlength=width)
+    return out
+
+
+@pytest.mark.parametrize(
+    "size, replicates, words",
+    [(1, 5, 4), (2, 7, 1), (3, 20, 3), (7, 9, 2), (64, 50, 1 << 21), (1001, 4, 5), (3_000_001, 2, 1 << 20)],
+)
+def test_resampled_positions_are_numpys_integers_exactly(size, replicates, words):
+    """The compiled count takes numpy's own stream: the positions ``Generator.integers(0, N)`` draws,
+    whatever blocks the raw words come in (an odd size splits a word between resamples; at
+    N = 3,000,001 numpy rejects about one draw in 2,200, so its rejections are crossed too)."""
+    from bonkl.resampled import count_uniform_draws
+
+    rng = np.random.default_rng(size)
+    width = min(size, 9)
+    owner = np.sort(rng.integers(0, width, size)).astype(np.int32)
+    bits = np.random.PCG64([4, size])
+    out, state = np.zeros((replicates, width), dtype=np.int32), np.zeros(2, dtype=np.int64)
+    while state[0] < replicates:
+        count_uniform_draws(bits.random_raw(words), owner, out, state)
+    for block in (1, 3, replicates):
+        np.testing.assert_array_equal(out, _integers_counts([4, size], owner, replicates, width, block))
+
+
 def test_resamples_follow_the_multinomial_of_the_pools_empirical_distribution():
     """Every count vector of a pool of 5 draws (outcomes drawn 1, 1 and 3 times), over 20,000
     resamples, against its multinomial probability: a chi-square far inside its 1e-6 tail."""

@@ -31,7 +31,7 @@ from .pools import PoolGroup
 MAX_FRACTION = 1 / 8  # intervals for n <= N * MAX_FRACTION
 ROUNDING = 1e-12  # a jackknife error below ROUNDING * (1 + |U|) is no variation
 MAX_ELEMENTS = 1_000_000  # resampled counts per chunk (replicates x pools x outcomes): bounds its memory
-DRAW_BLOCK = 1 << 22  # uniform integers drawn at once (16 MiB): a large pool's resamples in blocks
+DRAW_BLOCK = 1 << 21  # raw 64-bit words drawn at once (16 MiB): a large pool's resamples in blocks
 REPLICATES = (20, 100_000)  # fewer cannot show the tails; more only costs time
 LEVELS = (0.5, 1.0)  # [low, high): the coverage study's levels
 
@@ -61,24 +61,25 @@ def prompt_seed(seed: int, prompt_id) -> list[int]:
 
 
 def resample_counts(group: PoolGroup, ids, settings: IntervalSettings) -> np.ndarray:
-    """Resamples of the draw counts of ``group``'s pools (ids ``ids``): ``(replicates, P, K)`` int32.
+    """Resamples of the draw counts of ``group``'s pools (ids ``ids``): ``(replicates, P, K)`` int32
+    (a view of a ``(P, replicates, K)`` array: each pool's resamples are counted in one place).
 
     Each resample draws ``N`` of the pool's draws uniformly with replacement (``N`` uniform integers
     from the prompt's own generator, so neither the other prompts nor the padding changes them) and
     counts the outcomes drawn: the multinomial of the pool's empirical distribution."""
-    from .resampled import count_draws  # numba: imported only where intervals are computed
+    from .resampled import count_uniform_draws  # numba: imported only where intervals are computed
 
     size, (rows, width), replicates = group.size, group.count.shape, settings.replicates
     owner = np.repeat(np.tile(np.arange(width, dtype=np.int32), rows), group.count.astype(np.int64).ravel())
     owner = owner.reshape(rows, size)  # the outcome of each of a pool's draws
-    out = np.zeros((replicates, rows, width), dtype=np.int32)
-    block = max(1, DRAW_BLOCK // size)
+    out = np.zeros((rows, replicates, width), dtype=np.int32)
     for i, prompt in enumerate(ids):
-        rng = np.random.default_rng(prompt_seed(settings.seed, prompt))
-        for start in range(0, replicates, block):
-            draws = rng.integers(0, size, size=(min(block, replicates - start), size), dtype=np.int32)
-            count_draws(draws, owner[i], out[start : start + draws.shape[0], i])
-    return out
+        bits = np.random.PCG64(prompt_seed(settings.seed, prompt))  # default_rng's generator, without its wrapper
+        state = np.zeros(2, dtype=np.int64)  # the resample and position reached
+        while state[0] < replicates:
+            left = (replicates - state[0]) * size - state[1]  # draws still to make, two per word
+            count_uniform_draws(bits.random_raw(min(left // 2 + 8, DRAW_BLOCK)), owner[i], out[i], state)
+    return out.transpose(1, 0, 2)
 
 
 def chunks(group: PoolGroup, settings: IntervalSettings):

@@ -186,10 +186,38 @@ def statistics(counts, level, reward_level, h, size: int, ns, win):
     return estimate, variance, rate, rate_variance
 
 
+_LOW = np.uint64(0xFFFFFFFF)
+_HALF = np.uint64(32)
+
+
 @njit(nogil=True, cache=True)
-def count_draws(draws, owner, out):
-    """``out[r, k] += `` how many of resample ``r``'s draws (``draws[r]``: positions in the pool, whose
-    outcomes are ``owner``) are outcome ``k``."""
-    for r in range(draws.shape[0]):
-        for j in range(draws.shape[1]):
-            out[r, owner[draws[r, j]]] += 1
+def count_uniform_draws(words, owner, out, state):
+    """Resamples of a pool of ``N = owner.size`` draws (``owner``: each draw's outcome), counted into
+    ``out`` (``(R, K)``): ``out[r, k] +=`` how many of resample ``r``'s ``N`` uniform positions fall
+    on outcome ``k``. The positions are those ``Generator.integers(0, N, dtype=np.int32)`` draws from
+    the same bit generator (numpy's Lemire rejection on the 32-bit halves of its 64-bit outputs, low
+    half first), taken here from ``words`` (its raw outputs) without making the array of positions.
+
+    ``state`` (``[r, j]``, zeros at first) is the resample and position reached, so that ``words`` may
+    come in blocks (every word is used whole); the counts are complete when ``state[0] == R``."""
+    size, rows = owner.size, out.shape[0]
+    r, j = state[0], state[1]
+    if size == 1:  # numpy draws nothing for a range of one
+        for row in range(r, rows):
+            out[row, owner[0]] += 1
+        state[0], state[1] = rows, 0
+        return
+    bound = np.uint64(size)
+    threshold = (_LOW - (bound - np.uint64(1))) % bound  # leftovers below it are rejected
+    for w in range(words.size):
+        word = words[w]
+        for scaled in ((word & _LOW) * bound, (word >> _HALF) * bound):
+            if scaled & _LOW >= threshold:
+                out[r, owner[np.int64(scaled >> _HALF)]] += 1
+                j += 1
+                if j == size:
+                    r, j = r + 1, 0
+                    if r == rows:
+                        state[0], state[1] = r, 0
+                        return
+    state[0], state[1] = r, j

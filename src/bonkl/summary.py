@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # the t quantile, as scipy.stats' t.ppf (without its second of imports)
 
 # Columns whose prompt average is a property of best-of-n over the prompt distribution. Quantiles,
 # tilted means and flags describe one prompt's spread and are not averaged.
@@ -58,7 +58,7 @@ def prompt_average(table: pd.DataFrame, *, by=(), level: float = 0.9) -> pd.Data
             k = x.size
             mean = float(x.mean()) if k else np.nan
             se = float(x.std(ddof=1) / np.sqrt(k)) if k > 1 else np.nan
-            half = float(stats.t.ppf((1 + level) / 2, k - 1) * se) if k > 1 else np.nan
+            half = float(stdtrit(k - 1, (1 + level) / 2) * se) if k > 1 else np.nan
             row[column], row[f"{column}_se"] = mean, se
             row[f"{column}_ci_low"], row[f"{column}_ci_high"] = mean - half, mean + half
             if column == "win_rate" and k != row["num_prompts"]:

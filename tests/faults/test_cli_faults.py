@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import bonkl
 from bonkl.cli import main
+from bonkl.files import atomic
 from bonkl.files.atomic import write_table
 from bonkl.files.samples import read_sample_table
 
@@ -122,8 +123,15 @@ def test_failed_write_keeps_the_old_output(tmp_path, capsys, pool_file, monkeypa
         yield {"n": 1}
         raise OSError(28, "No space left on device")
 
-    name = {".csv": "to_csv", ".parquet": "to_parquet", ".jsonl": "to_dict"}[suffix]
-    monkeypatch.setattr(pd.DataFrame, name, broken_records if suffix == ".jsonl" else broken)
+    def broken_text(frame, handle):  # CSV is written as text by bonkl's own writer
+        handle.write("half a tab")
+        raise OSError(28, "No space left on device")
+
+    if suffix == ".csv":
+        monkeypatch.setattr(atomic, "write_csv", broken_text)
+    else:
+        name = {".parquet": "to_parquet", ".jsonl": "to_dict"}[suffix]
+        monkeypatch.setattr(pd.DataFrame, name, broken_records if suffix == ".jsonl" else broken)
     code, err = run(capsys, "estimate", "--samples", pool_file, "--n", "1,2", "--out", out, "--quiet")
     one_clear_error(code, err, "No space left")
     assert out.read_bytes() == b"the previous result"
