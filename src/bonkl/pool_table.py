@@ -358,7 +358,7 @@ def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: 
     if settings is None or method != "unbiased":
         return {}, {}
     eligible = dict.fromkeys(int(n) for n in ns if ci.eligible(group.size, n))
-    values = {n: _level_values(group, levels, n) for n in eligible}
+    values = dict(zip(eligible, _parallel_map(functools.partial(_level_values, group, levels), eligible, threads)))
     return _group_intervals(group, ids, values, settings, group.single_answer_levels(), threads), values
 
 

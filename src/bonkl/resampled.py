@@ -81,8 +81,8 @@ def _level_kernel(counts, level, h, size, table, prime, estimate, variance):
     m, index, drawn = np.empty(width, np.int64), np.empty(width, np.int64), np.empty(width, np.int64)
     first = np.empty((width, columns))
     mean, after = np.empty(columns), np.empty(columns)
-    for r in range(counts.shape[0]):
-        for p in range(counts.shape[1]):
+    for p in range(counts.shape[1]):  # a pool's values and tables stay in cache over its resamples
+        for r in range(counts.shape[0]):
             found = _occupied(counts, level, r, p, m, index, drawn)
             for t in range(sizes):
                 n = ns[t]
@@ -124,8 +124,8 @@ def _win_kernel(counts, level, size, win, table, rate, variance):
     m, index, drawn = np.empty(width, np.int64), np.empty(width, np.int64), np.empty(width, np.int64)
     before, shifted, dropped = np.empty(width), np.empty(width), np.empty(width)
     gaps = np.empty(4)
-    for r in range(counts.shape[0]):
-        for p in range(counts.shape[1]):
+    for p in range(counts.shape[1]):  # a pool's values and tables stay in cache over its resamples
+        for r in range(counts.shape[0]):
             found = _occupied(counts, level, r, p, m, index, drawn)
             for t in range(ns.size):
                 if not win[t]:
