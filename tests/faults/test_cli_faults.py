@@ -123,8 +123,9 @@ def test_failed_write_keeps_the_old_output(tmp_path, capsys, pool_file, monkeypa
         yield {"n": 1}
         raise OSError(28, "No space left on device")
 
-    def broken_text(frame, handle):  # CSV is written as text by bonkl's own writer
-        handle.write("half a tab")
+    def broken_text(frame, path):  # CSV is written as text by bonkl's own writer
+        with open(path, "w") as handle:
+            handle.write("half a tab")
         raise OSError(28, "No space left on device")
 
     if suffix == ".csv":

@@ -58,10 +58,7 @@ def write_table(frame, path) -> None:
         if suffix == ".parquet":
             frame.to_parquet(partial, index=False)
         elif suffix == ".csv":
-            with open(partial, "w", encoding="utf-8", newline="") as handle:
-                written = write_csv(frame, handle)  # pandas' text, faster; False: left to pandas
-            if not written:
-                frame.to_csv(partial, index=False)
+            write_csv(frame, partial)  # pandas' text, faster
         else:  # json, not pandas' to_json: that rounds floats to 15 digits
             with open(partial, "w", encoding="utf-8") as handle:
                 for record in frame.to_dict(orient="records"):

@@ -6,7 +6,7 @@ mathematics. Here Arrow's shortest round-trip formatting writes the floats whose
 ``repr``'s (``1e-4 <= |x| < 1e10`` and not whole, or whole below 1e15 with ``.0`` appended: checked
 on a sample of every column), and ``repr`` the rest; Python's ``csv`` writer, which pandas uses
 too, quotes the fields. Frames holding anything else than float64, integer, bool and text columns
-are left to pandas (:func:`write_csv` returns False).
+are written by pandas itself (:func:`formats` says which).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _texts(values: np.ndarray) -> list[str]:
 
 
 def _column(values: np.ndarray) -> list[str]:
-    """One column's fields (of a type :func:`_written` accepts)."""
+    """One column's fields (of a type :func:`formats` accepts)."""
     if values.dtype == np.float64:
         return _floats(values)
     if values.dtype.kind == "b":
@@ -64,7 +64,7 @@ def _column(values: np.ndarray) -> list[str]:
     return _texts(values)
 
 
-def _written(frame: pd.DataFrame) -> bool:
+def formats(frame: pd.DataFrame) -> bool:
     """Whether every column is one this module writes as pandas does: float64, integer, bool, text."""
     names = list(frame.columns)
     if len(names) < 2 or not all(isinstance(name, str) for name in names):
@@ -79,14 +79,15 @@ def _written(frame: pd.DataFrame) -> bool:
     return True
 
 
-def write_csv(frame: pd.DataFrame, handle) -> bool:
-    """Write ``frame`` to the text ``handle`` as ``frame.to_csv(index=False)`` would; False (and
-    nothing written) where it holds a column this module does not format."""
-    if not _written(frame):
-        return False
-    writer = csv.writer(handle, lineterminator=os.linesep)  # as pandas' writer: it quotes where needed
-    writer.writerow(frame.columns)
-    for start in range(0, len(frame), ROWS):
-        part = frame.iloc[start : start + ROWS]
-        writer.writerows(zip(*(_column(part.iloc[:, j].to_numpy()) for j in range(part.shape[1]))))
-    return True
+def write_csv(frame: pd.DataFrame, path) -> None:
+    """Write ``frame`` to ``path`` as ``frame.to_csv(path, index=False)`` does (by pandas itself where
+    :func:`formats` is False)."""
+    if not formats(frame):
+        frame.to_csv(path, index=False)
+        return
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator=os.linesep)  # as pandas' writer: it quotes where needed
+        writer.writerow(frame.columns)
+        for start in range(0, len(frame), ROWS):
+            part = frame.iloc[start : start + ROWS]
+            writer.writerows(zip(*(_column(part.iloc[:, j].to_numpy()) for j in range(part.shape[1]))))
