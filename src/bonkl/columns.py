@@ -106,7 +106,8 @@ COLUMNS = (
         "<col>_ci_low, <col>_ci_high",
         f"studentized-bootstrap interval for {', '.join(INTERVAL_COLUMNS)} and, with their inputs, "
         f"{', '.join(DRAW_INTERVAL_COLUMNS)} at --level",
-        "coverage measured in docs/coverage.md; empty where the study found no method holds (see ci_note)",
+        "coverage measured in docs/coverage.md; an end at the column's range where the pool cannot bound that "
+        "side; empty where the study found no method holds (see ci_note)",
     ),
     Column("ci_note", "why some intervals of the row are empty", "text"),
     Column(

@@ -16,7 +16,9 @@ standard error ``s`` (:mod:`bonkl.ustat`; for the resamples, :mod:`bonkl.resampl
 Reported only where the study found the level held: ``n <= N/8`` (one pool holds only ``N/n``
 independent best-of-n draws), and a jackknife error above rounding (a pool without variation
 cannot show how far the model's value may be). Eq. 25 and eq. 23 under random tie-breaking get one only when no
-two distinct answers tie (their level masses are then exact, not bounded).
+two distinct answers tie (their level masses are then exact, not bounded). A side the resamples
+cannot bound (a rare draw that many resamples lack) ends at the column's range; a column without a
+finite range (the reward) then gets no interval.
 """
 
 from __future__ import annotations
@@ -103,8 +105,10 @@ def studentized(
     ``target`` is what the resampled estimate is unbiased for (the pool's plug-in value). A
     resample without variation (a jackknife error at rounding level, ``ROUNDING``, as for the pool
     itself) contributes ``t* = 0`` when it hits the target, else an infinite ``t*``: dividing by a
-    rounding error would give pivots of 1e15 and intervals as wide. NaN (no interval) where the pool
-    shows no variation or an end is infinite.
+    rounding error would give pivots of 1e15 and intervals as wide. Where a quantile of ``t*`` is
+    infinite (the pool's variation rests on draws that many resamples lack, so the pool cannot bound
+    that side), that end is the column's range (``bounds``). NaN (no interval) where the pool shows
+    no variation or an end stays infinite (a column without a finite range).
     """
     offset = boot_estimate - target
     varies = boot_error > ROUNDING * (1 + np.abs(boot_estimate))  # as for the pool itself: rounding is no variation
@@ -119,6 +123,6 @@ def studentized(
     with np.errstate(invalid="ignore"):
         low = estimate - error * pivot[high_index]
         high = estimate - error * pivot[low_index]
+    low, high = np.clip(low, *bounds), np.clip(high, *bounds)  # an unbounded side ends at the range
     ok = (error > ROUNDING * (1 + np.abs(estimate))) & np.isfinite(low) & np.isfinite(high)
-    low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)

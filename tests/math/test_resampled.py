@@ -92,3 +92,20 @@ def test_resampled_statistics_of_a_pool_with_one_answer():
     assert estimate[0, 0, 0, 0] == pytest.approx(1.0)
     assert variance[0, 0, 0, 0] == 0.0
     assert rate[0, 0, 0] == pytest.approx(0.5) and rate_variance[0, 0, 0] == pytest.approx(0.0, abs=1e-30)
+
+
+def test_resamples_taken_in_blocks_of_lanes_give_the_same_numbers(monkeypatch):
+    """A pool of many answers takes its resamples a few lanes at a time (``LANE_BYTES``): the
+    numbers are those of all lanes at once, bit for bit (each lane's sums are its own)."""
+    rng = np.random.default_rng(8)
+    group = pools_of([rng.integers(0, 8, 40), rng.integers(0, 8, 40)], [0, 0, 1, 1, 1, 2, 3, 3], "random").groups[0]
+    counts = resamples(group, rng, 7)
+    h = rng.normal(size=(3, 2, group.count.shape[0], group.width))
+    ns, win = [1, 2, 5], [False, True, True]
+    whole = resampled.statistics(counts, group.level, group.by_reward().level, h, group.size, ns, win)
+    assert resampled._lanes(group.width, 2, 7) == 7
+    monkeypatch.setattr(resampled, "LANE_BYTES", 8 * group.width * 4 * 3)  # three lanes at a time
+    assert resampled._lanes(group.width, 2, 7) == 3
+    blocks = resampled.statistics(counts, group.level, group.by_reward().level, h, group.size, ns, win)
+    for a, b in zip(whole, blocks):
+        np.testing.assert_array_equal(a, b)
