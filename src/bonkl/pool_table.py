@@ -209,7 +209,7 @@ def _parallel_map(function, items, threads: int) -> list:
 
 
 def _group_intervals(
-    group: PoolGroup, ids, values: dict, settings: ci.IntervalSettings, exact_levels, threads: int = 1
+    group: PoolGroup, ids, values: dict, plugin: dict, settings: ci.IntervalSettings, exact_levels, threads: int = 1
 ) -> dict:
     """``n -> {<col>_ci_low/_ci_high}`` for the pools of ``group`` at every ``n`` of ``values``
     (``n -> per-level values``); NaN where not available. Each chunk of pools is resampled once for
@@ -224,7 +224,8 @@ def _group_intervals(
     parts = [by_width[part] for part in ci.chunks(group, settings)]
 
     def one(keep):
-        return keep, _chunk_intervals(group.take(keep).narrow(), ids[keep], values, keep, eligible, settings)
+        sub = group.take(keep).narrow()
+        return keep, _chunk_intervals(sub, ids[keep], values, plugin, keep, eligible, settings)
 
     for keep, found in _parallel_map(one, parts, threads):
         for n, ends in found.items():
@@ -237,19 +238,21 @@ def _group_intervals(
     return out
 
 
-def _chunk_intervals(sub: PoolGroup, ids, values: dict, keep, eligible, settings) -> dict:
-    """``n -> {<col>_ci_low/_ci_high}`` for the pools ``keep`` of the group (``sub``: those pools).
-    The pools' own counts go through the same pass as their resamples, as its first row."""
+def _chunk_intervals(sub: PoolGroup, ids, values: dict, plugin: dict, keep, eligible, settings) -> dict:
+    """``n -> {<col>_ci_low/_ci_high}`` for the pools ``keep`` of the group (``sub``: those pools;
+    ``plugin``: :func:`_plugin_weights` of the group's pools). The pools' own counts go through the
+    same pass as their resamples, as its first row."""
     columns = interval_columns(sub)
     pool, draws = _Counts(sub, sub.count), _draw_values(sub)
     cut = {n: {c: values[n][c][keep, : sub.width] for c in columns if c != "win_rate"} for n in eligible}
     counts = np.concatenate((sub.count[None].astype(np.int32), ci.resample_counts(sub, ids, settings)))
     statistics = _resampled(sub, counts, cut, draws, pool.by_reward.level)
+    widths = pool.levels.m.shape[-1], pool.reward_levels.m.shape[-1]
     out = {}
     for n in eligible:
-        plugin = ustat.plugin_weights(pool.levels, n)
-        targets = {c: np.sum(plugin * h, axis=-1) for c, h in cut[n].items()}
-        targets["win_rate"] = ustat.plugin_win_rate_rows(pool.reward_levels, n)
+        weights, reward_weights = (w[keep, :width] for w, width in zip(plugin[n], widths))
+        targets = {c: np.sum(weights * h, axis=-1) for c, h in cut[n].items()}
+        targets["win_rate"] = ustat.plugin_win_rate_rows(pool.reward_levels, n, reward_weights)
         out[n] = {}
         for column in columns:
             estimate, error = statistics[n][column]  # row 0: the pool, then its resamples
@@ -352,14 +355,22 @@ def _win_rate(group: PoolGroup, by_reward: ustat.Levels, n: float, method: str) 
     return np.full(group.count.shape[0], np.nan)
 
 
-def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int, levels) -> tuple[dict, dict]:
+def _plugin_weights(own: _Counts, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best-of-n with replacement from each pool, over its levels and its levels of equal reward
+    (``(P, L)`` each): what the resampled statistics are unbiased for, the pivots' targets."""
+    return ustat.plugin_weights(own.levels, n), ustat.plugin_weights(own.reward_levels, n)
+
+
+def _found_intervals(group: PoolGroup, ids, ns, method: str, settings, threads: int, own) -> tuple[dict, dict]:
     """``(n -> intervals, n -> per-level values)`` of the group at every ``n`` that gets intervals
-    (both empty without ``settings``; ``levels``: the pools' own). The values are the rows' too."""
+    (both empty without ``settings``; ``own``: the pools' own counts). The values are the rows' too."""
     if settings is None or method != "unbiased":
         return {}, {}
     eligible = dict.fromkeys(int(n) for n in ns if ci.eligible(group.size, n))
-    values = dict(zip(eligible, _parallel_map(functools.partial(_level_values, group, levels), eligible, threads)))
-    return _group_intervals(group, ids, values, settings, group.single_answer_levels(), threads), values
+    values = dict(zip(eligible, _parallel_map(functools.partial(_level_values, group, own.levels), eligible, threads)))
+    plugin = dict(zip(eligible, _parallel_map(functools.partial(_plugin_weights, own), eligible, threads)))
+    exact = group.single_answer_levels()
+    return _group_intervals(group, ids, values, plugin, settings, exact, threads), values
 
 
 def _group_rows(group: PoolGroup, ids, n: float, *, method, tilt, settings, alphas, intervals, own, values) -> dict:
@@ -441,7 +452,7 @@ def estimate_table(
     for group in pools.groups:
         ids = pools.ids[group.index]
         own = _Counts(group, group.count)
-        found, values = _found_intervals(group, ids, ns, method, intervals, int(threads), own.levels)
+        found, values = _found_intervals(group, ids, ns, method, intervals, int(threads), own)
         options = dict(
             method=method, tilt=tilt, settings=intervals, alphas=alphas, intervals=found, own=own, values=values
         )

@@ -197,7 +197,9 @@ def win_rate_with_jackknife(levels: Levels, n: int, ratio: SubsetRatio | None = 
     return np.clip(estimate, 0.0, 1.0), variance
 
 
-def plugin_win_rate_rows(levels: Levels, n: float) -> np.ndarray:
-    """Win rate of best-of-n from the pool with replacement: ``sum_g w_g (A_g + B_g)/(2N)`` (Lemma 5.2)."""
+def plugin_win_rate_rows(levels: Levels, n: float, weights: np.ndarray | None = None) -> np.ndarray:
+    """Win rate of best-of-n from the pool with replacement: ``sum_g w_g (A_g + B_g)/(2N)`` (Lemma 5.2);
+    ``weights``: :func:`plugin_weights` of ``levels``, if made already."""
     calibrated = (levels.upper + levels.lower) / (2.0 * levels.size)
-    return np.clip(np.sum(plugin_weights(levels, n) * calibrated, axis=-1), 0.0, 1.0)
+    weights = plugin_weights(levels, n) if weights is None else weights
+    return np.clip(np.sum(weights * calibrated, axis=-1), 0.0, 1.0)
