@@ -2,7 +2,8 @@
 
 One panel for the average over prompts (with its t interval across prompts, when there are several
 prompts), then one panel per prompt. Vertical bars are the studentized-bootstrap intervals, drawn
-only where the coverage study found they hold their level; a panel says when it has none and why.
+only where the coverage study found they hold their level; a panel says when it has none and why. A
+bar may end at the column's range (0, ``KL_bon(n)``) where the pool cannot bound that side.
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ def plot_estimates(
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
     legend_title = (
-        "vertical bars: 90% studentized-bootstrap intervals, where their coverage holds (n <= N/8)"
+        "vertical bars: 90% studentized-bootstrap intervals, where their coverage holds (n <= N/8);\n"
+        "a bar that reaches 0 or KL_bon(n): the pool cannot bound that side"
         if intervals and _interval("kl_estimator_mean")[0] in table
         else None
     )
