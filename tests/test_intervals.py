@@ -79,8 +79,8 @@ def test_studentized_interval_is_empty_without_variation_and_clipped_to_its_rang
 def test_a_side_the_resamples_cannot_bound_ends_at_the_columns_range():
     """A pool whose variation rests on one rare draw: the resamples that lack it sit below the target
     without variation (t* = -inf) in 30% of them, so the upper end is the range's (the pool cannot
-    bound it) and the lower end is the studentized one; without a finite range, or with neither side
-    bounded, no interval."""
+    bound it) and the lower end is the studentized one; without a finite range, or where both ends
+    reach the range, no interval."""
     rng = np.random.default_rng(2)
     boot = rng.normal(0.5, 0.1, (200, 1))
     boot_error = np.full((200, 1), 0.1)
@@ -95,6 +95,9 @@ def test_a_side_the_resamples_cannot_bound_ends_at_the_columns_range():
     boot[60:120], boot_error[60:120] = 0.8, 0.0  # as many resamples above the target: neither side bounded
     low, high = ci.studentized(estimate, error, boot, boot_error, target, 0.9, bounds=(0.0, 2.0))
     assert np.isnan(low[0]) and np.isnan(high[0])  # [0, 2] would say nothing
+    boot[60:120], boot_error[60:120] = rng.normal(0.5, 0.1, (60, 1)), 1e-9  # huge finite t* above
+    low, high = ci.studentized(estimate, error, boot, boot_error, target, 0.9, bounds=(0.0, 2.0))
+    assert np.isnan(low[0]) and np.isnan(high[0])  # both ends clipped to the range: the same
 
 
 def test_resamples_depend_on_the_prompt_not_on_its_neighbours():

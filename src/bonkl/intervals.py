@@ -17,8 +17,8 @@ Reported only where the study found the level held: ``n <= N/8`` (one pool holds
 independent best-of-n draws), and a jackknife error above rounding (a pool without variation
 cannot show how far the model's value may be). Eq. 25 and eq. 23 under random tie-breaking get one only when no
 two distinct answers tie (their level masses are then exact, not bounded). A side the resamples
-cannot bound (a rare draw that many resamples lack) ends at the column's range; with neither side
-bounded, or for a column without a finite range (the reward), there is no interval.
+cannot bound (a rare draw that many resamples lack) ends at the column's range; where both ends
+reach it, or for a column without a finite range (the reward), there is no interval.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def studentized(
     rounding error would give pivots of 1e15 and intervals as wide. Where a quantile of ``t*`` is
     infinite (the pool's variation rests on draws that many resamples lack, so the pool cannot bound
     that side), that end is the column's range (``bounds``). NaN (no interval) where the pool shows
-    no variation, where neither side is bounded (the range itself says nothing), or where an end
-    stays infinite (a column without a finite range).
+    no variation, where the interval is the whole range (it says nothing), or where an end stays
+    infinite (a column without a finite range).
     """
     offset = boot_estimate - target
     varies = boot_error > ROUNDING * (1 + np.abs(boot_estimate))  # as for the pool itself: rounding is no variation
@@ -124,7 +124,7 @@ def studentized(
     with np.errstate(invalid="ignore"):
         low = estimate - error * pivot[high_index]
         high = estimate - error * pivot[low_index]
-    bounded = np.isfinite(pivot[high_index]) | np.isfinite(pivot[low_index])  # one side at least
     low, high = np.clip(low, *bounds), np.clip(high, *bounds)  # an unbounded side ends at the range
-    ok = (error > ROUNDING * (1 + np.abs(estimate))) & bounded & np.isfinite(low) & np.isfinite(high)
+    says_something = (low > bounds[0]) | (high < bounds[1])  # not the whole range
+    ok = (error > ROUNDING * (1 + np.abs(estimate))) & says_something & np.isfinite(low) & np.isfinite(high)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
