@@ -125,6 +125,8 @@ def studentized(
         low = estimate - error * pivot[high_index]
         high = estimate - error * pivot[low_index]
     low, high = np.clip(low, *bounds), np.clip(high, *bounds)  # an unbounded side ends at the range
-    says_something = (low > bounds[0]) | (high < bounds[1])  # not the whole range
+    lowest, highest = bounds
+    near = ROUNDING * (1 + highest - lowest) if np.isfinite(highest - lowest) else 0.0  # rounding is no gap
+    says_something = (low > lowest + near) | (high < highest - near)  # not the whole range
     ok = (error > ROUNDING * (1 + np.abs(estimate))) & says_something & np.isfinite(low) & np.isfinite(high)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
