@@ -108,8 +108,8 @@ def studentized(
     rounding error would give pivots of 1e15 and intervals as wide. Where a quantile of ``t*`` is
     infinite (the pool's variation rests on draws that many resamples lack, so the pool cannot bound
     that side), that end is the column's range (``bounds``). NaN (no interval) where the pool shows
-    no variation, where the interval is the whole range (it says nothing), or where an end stays
-    infinite (a column without a finite range).
+    no variation, where the interval is the whole range up to the pool's standard error ``error``
+    (it says nothing), or where an end stays infinite (a column without a finite range).
     """
     offset = boot_estimate - target
     varies = boot_error > ROUNDING * (1 + np.abs(boot_estimate))  # as for the pool itself: rounding is no variation
@@ -126,7 +126,8 @@ def studentized(
         high = estimate - error * pivot[low_index]
     low, high = np.clip(low, *bounds), np.clip(high, *bounds)  # an unbounded side ends at the range
     lowest, highest = bounds
-    near = ROUNDING * (1 + highest - lowest) if np.isfinite(highest - lowest) else 0.0  # rounding is no gap
+    rounding = ROUNDING * (1 + highest - lowest) if np.isfinite(highest - lowest) else 0.0
+    near = np.maximum(error, rounding)  # an end within the pool's standard error of the range is at it
     says_something = (low > lowest + near) | (high < highest - near)  # not the whole range
     ok = (error > ROUNDING * (1 + np.abs(estimate))) & says_something & np.isfinite(low) & np.isfinite(high)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
