@@ -125,9 +125,7 @@ def studentized(
         low = estimate - error * pivot[high_index]
         high = estimate - error * pivot[low_index]
     low, high = np.clip(low, *bounds), np.clip(high, *bounds)  # an unbounded side ends at the range
-    lowest, highest = bounds
-    rounding = ROUNDING * (1 + highest - lowest) if np.isfinite(highest - lowest) else 0.0
-    near = np.maximum(error, rounding)  # an end within the pool's standard error of the range is at it
-    says_something = (low > lowest + near) | (high < highest - near)  # not the whole range
+    lowest, highest = bounds  # an end within the pool's standard error of the range is at it:
+    says_something = (low > lowest + error) | (high < highest - error)  # not the whole range
     ok = (error > ROUNDING * (1 + np.abs(estimate))) & says_something & np.isfinite(low) & np.isfinite(high)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)

@@ -59,10 +59,11 @@ def _far(table, t, low, high):
     return value[t, high] * -math.expm1(gap)
 
 
-def _lanes(width: int, columns: int, replicates: int) -> int:
+def _lanes(width: int, numbers: int, replicates: int) -> int:
     """Resamples of one pool taken together (the kernels' lanes): all of them, unless their arrays of
-    ``width`` levels would pass ``LANE_BYTES`` (a pool of millions of answers: fewer lanes)."""
-    return int(max(1, min(replicates, LANE_BYTES // (8 * max(width, 1) * (columns + 2)))))
+    ``numbers`` per level and lane over ``width`` levels would pass ``LANE_BYTES`` (a pool of
+    millions of answers: fewer lanes)."""
+    return int(max(1, min(replicates, LANE_BYTES // (8 * max(width, 1) * numbers))))
 
 
 @njit(nogil=True, cache=True)
@@ -239,12 +240,12 @@ def statistics(counts, level, reward_level, h, size: int, ns, win):
     prime = _tables(int(size) - 1, tuple(max(n - 1, 1) for n in ns))  # n = 1 reads no R'
     h = np.ascontiguousarray(h, dtype=np.float64)
     level = np.ascontiguousarray(level, np.int64)
-    lanes = _lanes(int(level.max()) + 1, h.shape[1], counts.shape[0])
+    lanes = _lanes(int(level.max()) + 1, h.shape[1] + 2, counts.shape[0])  # first (per column), m and mf
     _level_kernel(counts, level, h, int(size), table, prime, lanes, estimate, variance)
     win = np.asarray(win, dtype=np.bool_)
     if win.any():
         reward_level = np.ascontiguousarray(reward_level, np.int64)
-        lanes = _lanes(int(reward_level.max()) + 1, 3, counts.shape[0])  # five numbers per level and lane
+        lanes = _lanes(int(reward_level.max()) + 1, 5, counts.shape[0])  # before, shifted, dropped, m, mf
         _win_kernel(counts, reward_level, int(size), win, table, lanes, rate, rate_variance)
     return estimate, variance, rate, rate_variance
 

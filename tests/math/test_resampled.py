@@ -103,9 +103,9 @@ def test_resamples_taken_in_blocks_of_lanes_give_the_same_numbers(monkeypatch):
     h = rng.normal(size=(3, 2, group.count.shape[0], group.width))
     ns, win = [1, 2, 5], [False, True, True]
     whole = resampled.statistics(counts, group.level, group.by_reward().level, h, group.size, ns, win)
-    assert resampled._lanes(group.width, 2, 7) == 7
+    assert resampled._lanes(group.width, 4, 7) == 7
     monkeypatch.setattr(resampled, "LANE_BYTES", 8 * group.width * 4 * 3)  # three lanes at a time
-    assert resampled._lanes(group.width, 2, 7) == 3
+    assert resampled._lanes(group.width, 4, 7) == 3
     blocks = resampled.statistics(counts, group.level, group.by_reward().level, h, group.size, ns, win)
     for a, b in zip(whole, blocks):
         np.testing.assert_array_equal(a, b)
